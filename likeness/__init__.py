@@ -1,0 +1,1 @@
+"""The `likeness` console command: a thin dispatcher over the subcommands each package owns."""

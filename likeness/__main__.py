@@ -1,0 +1,5 @@
+import sys
+
+from likeness.cli import main
+
+sys.exit(main())

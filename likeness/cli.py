@@ -1,0 +1,38 @@
+"""`likeness COMMAND ...`: collects each package's subcommands and turns user errors into one line and an exit code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import evaluation.cli
+import installation.cli
+import training
+import training.cli
+from training.errors import LikenessError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="likeness",
+        description="Portrait installations with StyleGAN2: footage -> datasets -> one model per sitter -> "
+        "FID gate -> shows performed live and exported as films.",
+    )
+    parser.add_argument("--version", action="version", version=f"likeness {training.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for package_cli in (training.cli, evaluation.cli, installation.cli):
+        package_cli.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except LikenessError as err:
+        print(f"likeness {args.command}: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print(f"likeness {args.command}: interrupted", file=sys.stderr)
+        return 130

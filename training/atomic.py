@@ -1,0 +1,90 @@
+"""Outputs that appear whole or not at all.
+
+Everything likeness writes goes to a hidden temporary sibling first and is renamed over the final name only when
+complete, so a crash, Ctrl-C or SIGKILL at any moment leaves the final path as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from training.errors import UsageError
+
+TEMP_MARK = ".likeness-tmp-"
+
+
+def check_output_free(path: Path, force: bool) -> None:
+    """Refuse early, before any work, when an output would replace something the user did not ask to replace."""
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists; choose another output or pass --force to replace it")
+    if not path.parent.exists():
+        raise UsageError(f"the folder {path.parent} does not exist; create it first or choose another output")
+
+
+def temp_sibling(path: Path) -> Path:
+    """A hidden name in the same folder (same filesystem, so the final rename is atomic)."""
+    return path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}")
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename durable: the directory entry itself must reach the disk."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_output(path: str | os.PathLike, *, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it replaces `path`, on any exception it is removed.
+
+    Works for files and for folders (a PNG sequence). An existing `path` is only replaced when `force` is set.
+    """
+    final = Path(path)
+    check_output_free(final, force)
+    tmp = temp_sibling(final)
+    _remove(tmp)
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise RuntimeError(f"nothing was written to the temporary output {tmp}")
+        if tmp.is_file():
+            _fsync_file(tmp)
+        if final.exists() and final.is_dir() and not final.is_symlink():
+            _remove(final)  # os.replace cannot replace a non-empty folder; --force was given
+        os.replace(tmp, final)
+        fsync_dir(final.parent)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, force: bool = True) -> None:
+    """Small files (JSON, YAML): write whole, fsync, rename."""
+    with atomic_output(path, force=force) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
