@@ -1,0 +1,82 @@
+"""The checkpoint format: one `.pt` file that `torch.load(weights_only=True)` opens without running any code.
+
+Everything inside is tensors and plain data (dicts, lists, str, numbers): state dicts of G, G_ema, D and their
+optimisers, the networks' constructor arguments, training progress and RNG states, the dataset's provenance
+block, and the chain of runs it descends from. Never pickled classes, so a checkpoint from anyone is safe to open,
+and the code that reads it can change without breaking old files.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from training.atomic import atomic_output
+from training.errors import DataError, UsageError
+
+FORMAT = "likeness-checkpoint"
+FORMAT_VERSION = 1
+
+
+def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any], *, force: bool = True) -> None:
+    """Write atomically: temp file, fsync, rename. A full disk or a kill leaves the previous file valid."""
+    data = {"format": FORMAT, "format_version": FORMAT_VERSION, "saved_at": time.time(), **payload}
+    with atomic_output(path, force=force) as tmp:
+        with open(tmp, "wb") as f:
+            torch.save(data, f)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read and validate a checkpoint; a truncated, foreign or corrupt file is a one-line DataError."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"checkpoint {path} does not exist")
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path} is not a likeness checkpoint (not a torch zip file: truncated, or another "
+                        "format; NVIDIA .pkl and rosinality .pt files go through `likeness import`)")
+    try:
+        data = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises RuntimeError, UnpicklingError, EOFError... for damaged files
+        raise DataError(f"{path} cannot be read as a likeness checkpoint ({type(err).__name__}: "
+                        f"{str(err).splitlines()[0] if str(err) else 'no detail'}); it is truncated or "
+                        "corrupt: use an earlier snapshot") from err
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise DataError(f"{path} is a torch file but not a likeness checkpoint; convert foreign models with "
+                        "`likeness import`")
+    if data.get("format_version", 0) > FORMAT_VERSION:
+        raise DataError(f"{path} was written by a newer likeness (checkpoint format "
+                        f"{data['format_version']}); upgrade likeness to read it")
+    return data
+
+
+def build_network(kind: str, init_kwargs: dict, state_dict: dict[str, torch.Tensor]) -> torch.nn.Module:
+    """Rebuild G or D from its constructor arguments and load its weights exactly (no missing or extra keys)."""
+    from training.networks import Discriminator, Generator
+
+    cls = {"G": Generator, "D": Discriminator}[kind]
+    try:
+        net = cls(**init_kwargs)
+    except TypeError as err:
+        raise DataError(f"the checkpoint's {kind} configuration is not one this likeness can build ({err})") from err
+    missing, unexpected = net.load_state_dict(state_dict, strict=False)
+    if missing or unexpected:
+        raise DataError(f"the checkpoint's {kind} weights do not fit its configuration (missing: "
+                        f"{', '.join(missing[:3]) or 'none'}; unexpected: {', '.join(unexpected[:3]) or 'none'})")
+    return net
+
+
+def load_generator(path: str | os.PathLike, *, device: str | torch.device = "cpu", ema: bool = True) -> torch.nn.Module:
+    """The generator a renderer or `generate` wants: G_ema by default, in eval mode, gradients off."""
+    data = load_checkpoint(path)
+    key = "G_ema" if ema and "G_ema" in data else "G"
+    if key not in data:
+        raise DataError(f"{path} holds no generator")
+    net = build_network("G", data["G_kwargs"], data[key])
+    return net.eval().requires_grad_(False).to(device)
