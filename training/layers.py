@@ -133,8 +133,9 @@ def modulated_conv2d(x: torch.Tensor, weight: torch.Tensor, styles: torch.Tensor
       the shared weight, multiply the output by the demodulation coefficients. Grouped convolutions are slow in
       cuDNN, so this is the fast form for batches larger than one, and for training.
 
-    `weight` is [O, I, k, k] with the equalised-lr gain already applied by the caller where NVIDIA does so; `x` may
-    be float32, bfloat16 or float16 (float16 is pre-normalised as NVIDIA does to avoid overflow).
+    `weight` is the stored [O, I, k, k] weight: demodulation makes its scale irrelevant, and toRGB (not demodulated)
+    folds its equalised-lr gain into the styles, as NVIDIA does. `x` may be float32, bfloat16 or float16 (float16
+    is pre-normalised as NVIDIA does, so that it cannot overflow).
     """
     batch = x.shape[0]
     out_channels, in_channels, kh, kw = weight.shape
