@@ -151,6 +151,35 @@ def test_the_objects_own_settings_win_over_defaults(tmp_path):
     assert "D" not in payload
 
 
+def test_fully_spelled_out_arguments_are_accepted(tmp_path):
+    """NVIDIA's published pickles converted from TensorFlow (legacy.py) pass every argument explicitly, at values
+    our networks represent; the discriminator may use the whole batch as its minibatch-stddev group (None)."""
+    G, D = small_g(17), small_d(17, mbstd_group_size=None, mapping_layers=0)
+    g_kwargs = EasyDict(z_dim=8, c_dim=0, w_dim=8, img_resolution=32, img_channels=3,
+                        mapping_kwargs=EasyDict(num_layers=2, embed_features=None, layer_features=None,
+                                                activation="lrelu", lr_multiplier=0.01, w_avg_beta=0.995),
+                        synthesis_kwargs=EasyDict(channel_base=128, channel_max=16, num_fp16_res=0, conv_clamp=None,
+                                                  architecture="skip", resample_filter=[1, 3, 3, 1], use_noise=True,
+                                                  activation="lrelu"))
+    d_kwargs = EasyDict(c_dim=0, img_resolution=32, img_channels=3, architecture="resnet", channel_base=128,
+                        channel_max=16, num_fp16_res=0, conv_clamp=None, cmap_dim=None,
+                        block_kwargs=EasyDict(activation="lrelu", resample_filter=[1, 3, 3, 1], freeze_layers=0),
+                        mapping_kwargs=EasyDict(num_layers=0, embed_features=None, layer_features=None,
+                                                activation="lrelu", lr_multiplier=0.1),
+                        epilogue_kwargs=EasyDict(mbstd_group_size=None, mbstd_num_channels=1, activation="lrelu"))
+    path = tmp_path / "ffhq.pkl"
+    dump_with_nvidia_names({"G": persistent(G, ADA_SRC, g_kwargs), "D": persistent(D, ADA_SRC, d_kwargs),
+                            "G_ema": persistent(G, ADA_SRC, g_kwargs), "training_set_kwargs": None,
+                            "augment_pipe": None}, path)
+    payload = load_any_checkpoint(path)
+    assert payload["G_kwargs"] == G.init_kwargs
+    assert payload["D_kwargs"] == dict(D.init_kwargs, mapping_lr_multiplier=0.1)
+    img = torch.randn([3, 3, 32, 32], generator=torch.Generator().manual_seed(2))  # 3: one group of all
+    with torch.no_grad():
+        imported = build_network("D", payload["D_kwargs"], payload["D"]).eval()
+        assert (imported(img) - D(img)).abs().max() < TOL
+
+
 def test_protocol_2_pickle_and_bare_network(tmp_path):
     """Older pickles spell bytes as _codecs.encode and sets as builtins.set; a network may be pickled alone."""
     G = small_g(7)
