@@ -67,3 +67,16 @@ def test_newer_format_is_refused(tmp_path):
     torch.save(data, path)
     with pytest.raises(DataError, match="newer likeness"):
         load_checkpoint(path)
+
+
+def test_weights_that_do_not_fit_their_config(tmp_path):
+    from training.checkpoint import build_network
+    from training.networks import Generator
+
+    kwargs = dict(z_dim=8, w_dim=8, img_resolution=8, mapping_layers=1, channel_base=64, channel_max=16)
+    state = Generator(**kwargs).state_dict()
+    with pytest.raises(DataError, match="do not fit"):
+        build_network("G", {**kwargs, "channel_max": 8}, state)
+    state.pop("mapping.fc0.weight")
+    with pytest.raises(DataError, match="missing: mapping.fc0.weight"):
+        build_network("G", kwargs, state)

@@ -65,7 +65,11 @@ def build_network(kind: str, init_kwargs: dict, state_dict: dict[str, torch.Tens
         net = cls(**init_kwargs)
     except TypeError as err:
         raise DataError(f"the checkpoint's {kind} configuration is not one this likeness can build ({err})") from err
-    missing, unexpected = net.load_state_dict(state_dict, strict=False)
+    try:
+        missing, unexpected = net.load_state_dict(state_dict, strict=False)
+    except RuntimeError as err:  # shapes that do not fit raise even when strict=False
+        raise DataError(f"the checkpoint's {kind} weights do not fit its configuration "
+                        f"({str(err).splitlines()[-1].strip()})") from err
     if missing or unexpected:
         raise DataError(f"the checkpoint's {kind} weights do not fit its configuration (missing: "
                         f"{', '.join(missing[:3]) or 'none'}; unexpected: {', '.join(unexpected[:3]) or 'none'})")
