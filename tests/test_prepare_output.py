@@ -172,3 +172,20 @@ def test_drop_blur_removes_and_records(tmp_path):
     assert [d[1] for d in block["dropped_frames"]] == ["f1.png", "f3.png", "f4.png"]
     assert block["frames"] == [[0, "f0.png"], [0, "f2.png"], [0, "f5.png"]] and block["drop_blur"] == 100.0
     assert "dropped 3 frames blurrier than --drop-blur 100" in "\n".join(report_lines(result, opts))
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (5, 7, 3), (33, 17), (64, 64, 3)])
+@pytest.mark.parametrize("level", [0, 1, 6, 9])
+def test_png_encoder_round_trips_through_pil(shape, level):
+    from training.dataset_writer import encode_png
+
+    rng = np.random.default_rng(level)
+    smooth = np.cumsum(rng.integers(0, 9, shape), axis=0) % 256  # rows differ by wrapping amounts
+    array = smooth.astype(np.uint8)
+    data = encode_png(array, level)
+    with PIL.Image.open(io.BytesIO(data)) as image:
+        image.load()
+        assert image.format == "PNG" and image.mode == ("L" if len(shape) == 2 else "RGB")
+        assert np.array_equal(np.asarray(image), array)
+    if level == 0:
+        assert len(data) > array.size  # stored, as NVIDIA's tool writes them

@@ -174,13 +174,14 @@ def _vignette(width: int, height: int) -> PIL.Image.Image:
 class SitterRenderer:
     """Renders frames of one look at one size; holds the precomputed wall, vignette and sensor noise."""
 
-    def __init__(self, look: Look, width: int, height: int, seed: int):
-        self.look, self.width, self.height = look, width, height
+    def __init__(self, look: Look, width: int, height: int, seed: int, grain: int = 2):
+        self.look, self.width, self.height, self.grain = look, width, height, grain
         self.wall = make_wall(look, width, height, seed)
         vignette = _vignette(width, height)
         self.vignette = PIL.Image.merge("RGB", (vignette, vignette, vignette))
         rng = np.random.default_rng(seed + 2)
-        self.noise = [PIL.Image.fromarray(rng.integers(0, 5, (height, width, 3), dtype=np.uint8)) for _ in range(4)]
+        self.noise = [PIL.Image.fromarray(rng.integers(0, 2 * grain + 1, (height, width, 3), dtype=np.uint8))
+                      for _ in range(4)]
         self.supersample = 2 if height <= 720 else 1
 
     def frame(self, index: int, t: float) -> np.ndarray:
@@ -198,7 +199,7 @@ class SitterRenderer:
         image.paste(head, (int(round(cx - origin)), int(round(cy - origin))), head)
         image = PIL.ImageChops.multiply(image, self.vignette)
         image = image.point(self._light_table(pose))
-        image = PIL.ImageChops.add(image, self.noise[index % len(self.noise)], scale=1.0, offset=-2)
+        image = PIL.ImageChops.add(image, self.noise[index % len(self.noise)], scale=1.0, offset=-self.grain)
         return np.asarray(image)
 
     def _light_table(self, pose: Pose) -> list[int]:
@@ -377,8 +378,11 @@ class TurnedPen:
 
 def write_demo_clip(path: str | os.PathLike, *, duration: float = 30.0, width: int = 640, height: int = 360,
                     fps: Fraction | int = 30, seed: int = 0, crf: int = 20, preset: str = "veryfast",
-                    progress: bool = False) -> Path:
-    """Render and encode the clip (H.264 yuv420p in mp4) to `path`, written whole or not at all."""
+                    grain: int = 2, progress: bool = False) -> Path:
+    """Render and encode the clip (H.264 yuv420p in mp4) to `path`, written whole or not at all.
+
+    `grain` is the amplitude of the sensor noise (grey levels): more grain, more bitrate, as with a real camera.
+    """
     import av
 
     from training.atomic import atomic_output
@@ -388,7 +392,7 @@ def write_demo_clip(path: str | os.PathLike, *, duration: float = 30.0, width: i
     fps = Fraction(fps)
     count = max(1, int(round(duration * fps)))
     look = make_look(seed, duration)
-    renderer = SitterRenderer(look, width, height, seed)
+    renderer = SitterRenderer(look, width, height, seed, grain=grain)
     path = Path(path)
     with atomic_output(path, force=True) as tmp:
         with av.open(str(tmp), "w", format="mp4") as container:

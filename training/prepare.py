@@ -416,7 +416,7 @@ def _render(payload, plan: FramePlan, png_level: int, want_blur: bool) -> tuple[
     if isinstance(payload, Path):
         image = load_rgb(payload)
     else:
-        image = payload.to_image()
+        image = payload.to_image(threads=1)  # one swscale thread per worker: the pool already fills the cores
     out = plan.apply(image)
     png = encode_png(out, png_level)
     blur = laplacian_variance(out, plan.content) if want_blur else None
