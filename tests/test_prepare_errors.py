@@ -223,3 +223,13 @@ def test_sigkill_mid_run_leaves_no_output(tmp_path):
     result = prepare_cli(str(source), out=out, fps=("--fps", "1"))
     assert result.returncode == 0, result.stderr
     assert zip_indices(out) == [0, 30, 60, 90, 120, 150, 180, 210]
+
+
+def test_output_must_be_a_zip_and_not_an_input(clip, tmp_path):
+    out = tmp_path / "d.tar"
+    assert_refused(prepare_cli(str(clip), out=out), 2, "must be a .zip file", out=out)
+    copy = tmp_path / "clip.zip"
+    copy.write_bytes(clip.read_bytes())  # a video that happens to be called .zip
+    result = prepare_cli(str(copy), "--force", out=copy)
+    assert result.returncode == 2 and "is also an input" in result.stderr
+    assert copy.read_bytes() == clip.read_bytes()

@@ -39,7 +39,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("sources", nargs="+", metavar="SOURCE",
                    help="video files (anything FFmpeg decodes: mp4, mov, mkv, webm; H.264, HEVC, ProRes...), "
                         "joined in the order given; or one folder of images (natural order, one image per frame)")
-    p.add_argument("-o", "--out", required=True, metavar="ZIP", help="the dataset zip to write")
+    p.add_argument("-o", "--out", required=True, metavar="ZIP",
+                   help="the dataset to write, a name ending in .zip (written whole or not at all)")
     p.add_argument("--person", required=True, metavar="NAME", help="who the footage shows (stored in the dataset)")
     consent = p.add_mutually_exclusive_group()
     consent.add_argument("--consent", metavar="TEXT",
@@ -61,8 +62,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="begin this far into the (joined) footage: seconds (90, 4.5) or [HH:]MM:SS[.fff]")
     p.add_argument("--end", metavar="TIME", help="stop before this time of the (joined) footage, same forms")
     p.add_argument("--png-level", default="1", metavar="L",
-                   help="PNG zlib level 0-9 (default: 1, fast and about half the size of 0; NVIDIA's "
-                        "dataset_tool writes 0, which makes 30 minutes at 10 fps and 1024 px some 50 GB)")
+                   help="PNG zlib level 0-9 (default: 1: fast, and on footage a quarter to a half of the size of "
+                        "0; NVIDIA's dataset_tool writes 0, uncompressed, which makes 30 minutes at 10 fps and "
+                        "1024 px about 57 GB); higher levels save little more and cost much more time")
     p.add_argument("--report-blur", nargs="?", const=10, default=0, type=int, metavar="N",
                    help="measure sharpness (variance of the Laplacian of each output frame) and list the N "
                         "blurriest frames (default N: 10); nothing is removed")

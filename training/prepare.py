@@ -119,6 +119,13 @@ def validate(options: PrepareOptions) -> None:
     """Refuse impossible requests before any file is opened (exit 2)."""
     if not options.inputs:
         raise UsageError("give at least one video file or a folder of images")
+    if not options.output.lower().endswith(".zip"):
+        raise UsageError(f"-o {options.output}: the dataset must be a .zip file (NVIDIA's loader, and ours, "
+                         "recognise a dataset zip by that suffix)")
+    output = Path(options.output).resolve()
+    for given in options.inputs:
+        if Path(given).resolve() == output:
+            raise UsageError(f"-o {options.output} is also an input; choose another name for the dataset")
     if not options.person.strip():
         raise UsageError("--person is empty; name the sitter this dataset is of")
     if not options.consent.strip():

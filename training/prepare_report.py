@@ -31,7 +31,12 @@ def summary_line(result: PrepareResult, options: PrepareOptions) -> str:
     what = f"{n} source{'s' if n != 1 else ''}"
     if sources[0].video is not None:
         total = sum((s.duration for s in sources), Fraction(0))
-        what += f" ({format_clock(total)})"
+        if options.start is None and options.end is None:
+            what += f" ({format_clock(total)})"
+        else:
+            start = options.start or Fraction(0)
+            end = min(options.end, total) if options.end is not None else total
+            what += f" ({format_clock(start)} to {format_clock(end)} of {format_clock(total)})"
         rate = f" at {describe_rate(options.fps)} fps"
     else:
         what += f" ({len(sources[0].images)} images)"

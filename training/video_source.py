@@ -83,10 +83,15 @@ def _reason(err: Exception) -> str:
 
 
 def _video_stream(container, path: Path):
-    if not container.streams.video:
+    """The footage: the first video stream that is not a cover picture (mp4/mkv may carry artwork as one)."""
+    import av
+
+    moving = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
+    if not moving:
         kinds = sorted({s.type for s in container.streams}) or ["nothing"]
-        raise DataError(f"{path} has no video stream (it holds {', '.join(kinds)}); give the file with the footage")
-    stream = container.streams.video[0]
+        what = "only a cover picture" if container.streams.video else f"it holds {', '.join(kinds)}"
+        raise DataError(f"{path} has no video stream ({what}); give the file with the footage")
+    stream = moving[0]
     stream.thread_type = "AUTO"
     return stream
 
@@ -151,7 +156,7 @@ def _scan_duration(path: Path, origin: int | None, rate) -> Fraction:
     """Duration from the packets themselves (end of the last one) when the container does not say."""
     container = _open(path)
     with container:
-        stream = container.streams.video[0]
+        stream = _video_stream(container, path)
         tb = Fraction(stream.time_base)
         end = None
         for packet in container.demux(stream):
