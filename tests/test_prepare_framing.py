@@ -183,3 +183,20 @@ def test_anamorphic_video(tmp_path):
     (image,) = zip_images(tmp_path / "d.zip")
     assert (image[:14] == 0).all() and (image[50:] == 0).all() and (image[14:50].mean(axis=2) > 60).all()
     assert result.provenance["sources"][0]["sample_aspect"] == "2/1"
+
+
+def test_frame_to_image_matches_a_plain_conversion(tmp_path):
+    """The zero-copy RGBX wrapping honours the row padding of odd widths and keeps the frame alive."""
+    import av
+
+    from training.video_source import frame_to_image
+
+    path = cfr_video(tmp_path / "odd.mp4", 3, Fraction(30), width=166, height=94)
+    with av.open(str(path)) as c:
+        frames = list(c.decode(video=0))
+    images = [frame_to_image(f) for f in frames]
+    expected = [f.to_ndarray(format="rgb24") for f in frames]
+    del frames
+    for image, reference in zip(images, expected):
+        assert image.size == (166, 94)
+        assert np.array_equal(np.asarray(image.convert("RGB")), reference)

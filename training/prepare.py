@@ -28,7 +28,7 @@ from training.image_folder import common_size, list_images, load_rgb
 from training.sampling import TargetClock
 from training.sharpness import laplacian_variance
 from training.timecode import describe_rate, expected_count, format_clock, format_rate, seconds_ms
-from training.video_source import BadFrame, FrameReader, VideoInfo, normalise_rotation, probe_video
+from training.video_source import BadFrame, FrameReader, VideoInfo, frame_to_image, normalise_rotation, probe_video
 
 
 @dataclass
@@ -420,11 +420,10 @@ def _source_entry(src: Source, digest: str, size: int) -> dict:
 
 def _render(payload, plan: FramePlan, png_level: int, want_blur: bool) -> tuple[bytes, float | None]:
     """Worker: decoded frame (or image file) to PNG bytes, and its sharpness when asked."""
-    if isinstance(payload, Path):
-        image = load_rgb(payload)
-    else:
-        image = payload.to_image(threads=1)  # one swscale thread per worker: the pool already fills the cores
+    image = load_rgb(payload) if isinstance(payload, Path) else frame_to_image(payload)
     out = plan.apply(image)
+    if out.mode != "RGB":
+        out = out.convert("RGB")
     png = encode_png(out, png_level)
     blur = laplacian_variance(out, plan.content) if want_blur else None
     return png, blur

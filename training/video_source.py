@@ -8,6 +8,7 @@ threading, which reports errors a few packets late) and either stops the run or 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -58,6 +59,26 @@ class BadFrame:
     time: Fraction | None  # seconds from the stream start, None when the file gives no timestamp
     reason: str
     dependent: bool = False  # decoded, but predicted from a frame that failed: damaged until the next keyframe
+
+
+_local = threading.local()
+
+
+def frame_to_image(frame):
+    """A decoded frame as a PIL image (mode RGBX) for resizing, converted in the calling thread.
+
+    Each thread keeps one swscale context (setting one up costs as much as the conversion) and converts to
+    a 4-byte-per-pixel format that PIL can wrap without copying; the image keeps the frame's memory alive.
+    """
+    import PIL.Image
+    from av.video.reformatter import VideoReformatter
+
+    reformatter = getattr(_local, "reformatter", None)
+    if reformatter is None:
+        reformatter = _local.reformatter = VideoReformatter()
+    rgb = reformatter.reformat(frame, format="rgb0", threads=1)  # the worker pool already fills the cores
+    plane = rgb.planes[0]
+    return PIL.Image.frombuffer("RGBX", (rgb.width, rgb.height), plane, "raw", "RGBX", plane.line_size, 1)
 
 
 def normalise_rotation(degrees: float | int | None) -> int:
