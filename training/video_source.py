@@ -15,7 +15,6 @@ from fractions import Fraction
 from pathlib import Path
 
 from training.errors import DataError, UsageError
-from training.timecode import format_clock
 
 # Seek instead of decoding from the top when the wanted part starts this far into a file, and land this much
 # before it (backward to a keyframe), so frames within half a frame of the start are never missed.
