@@ -151,7 +151,7 @@ def missing_times(good: Path, bad: Path) -> list[Fraction]:
         out = []
         with av.open(str(path)) as c:
             s = c.streams.video[0]
-            s.thread_type = "NONE" if hasattr(s, "thread_type") else None
+            s.thread_type = "NONE"  # no frame threading: errors are raised on the packet that caused them
             for packet in c.demux(s):
                 try:
                     out += [(f.pts - (s.start_time or 0)) * Fraction(s.time_base) for f in packet.decode()

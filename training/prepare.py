@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -164,7 +165,7 @@ class Preparer:
         self.sources: list[Source] = []
         self.skipped: list[FrameNote] = []
         self.dropped: list[FrameNote] = []
-        self.notes: list[FrameNote] = []  # every written frame's blur, when measured
+        self.notes: list[FrameNote] = []  # every written frame's blur, when it is measured
         self.index: list[list] = []  # [source, position] per output frame
         self.decoded = 0
         self.clock: TargetClock | None = None
@@ -300,16 +301,15 @@ class Preparer:
         self.warn_up_front()
         workers = opts.jobs or available_cores()
         want_blur = bool(opts.report_blur) or opts.drop_blur is not None
-        with ThreadPoolExecutor(1, thread_name_prefix="likeness-hash") as hasher:
-            hashes = [hasher.submit(_source_hash, src) for src in self.sources]
-            with atomic_output(self.output, force=opts.force) as tmp:
-                with DatasetZipWriter(tmp) as writer:
-                    self._render_all(writer, workers, want_blur)
-                    if writer.count == 0:
-                        raise DataError(self._nothing_written())
-                    provenance = self.provenance(writer.count, [h.result() for h in hashes])
-                    writer.finish({"labels": None, "likeness": provenance})
-                    frames = writer.count
+        hashes = BackgroundHashes(self.sources)
+        with atomic_output(self.output, force=opts.force) as tmp:
+            with DatasetZipWriter(tmp) as writer:
+                self._render_all(writer, workers, want_blur)
+                if writer.count == 0:
+                    raise DataError(self._nothing_written())
+                provenance = self.provenance(writer.count, hashes.result())
+                writer.finish({"labels": None, "likeness": provenance})
+                frames = writer.count
         elapsed = time.monotonic() - started
         blurriest = sorted((n for n in self.notes if n.value is not None), key=lambda n: n.value)
         return PrepareResult(self.output, frames, self.output.stat().st_size, elapsed, self.sources, self.decoded,
@@ -354,7 +354,8 @@ class Preparer:
             bar.update(job.copies)
             return
         for _ in range(job.copies):
-            self.notes.append(FrameNote(job.source, job.position, blur, index=writer.count))
+            if blur is not None:
+                self.notes.append(FrameNote(job.source, job.position, blur, index=writer.count))
             writer.add(png)
             self.index.append([job.source, _position(job.position)])
         bar.update(job.copies)
@@ -388,6 +389,32 @@ class Preparer:
 
 def _position(position: Fraction | str):
     return seconds_ms(position) if isinstance(position, Fraction) else position
+
+
+class BackgroundHashes:
+    """sha256 of every source, computed while the frames are (hashing 30 minutes of 4K takes a while).
+
+    A daemon thread, so that a run stopped by bad input does not wait for the hash of a large file to finish.
+    """
+
+    def __init__(self, sources: list[Source]):
+        self._sources = sources
+        self._result: list[tuple[str, int]] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="likeness-hash", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._result = [_source_hash(src) for src in self._sources]
+        except BaseException as err:  # noqa: BLE001 - handed to the main thread by result()
+            self._error = err
+
+    def result(self) -> list[tuple[str, int]]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
 
 
 def _source_hash(src: Source) -> tuple[str, int]:
