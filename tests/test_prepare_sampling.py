@@ -11,7 +11,7 @@ import pytest
 
 from footage import average_rate, cfr_video, decoded_times, expected_indices, write_video, zip_indices
 from training.prepare import PrepareOptions, prepare
-from training.sampling import TargetClock
+from training.frame_targets import TargetClock
 from training.timecode import format_clock, parse_rate, parse_time
 
 

@@ -26,7 +26,7 @@ from training.errors import DataError, UsageError
 from training.framing import FramePlan, check_size, plan_frame
 from training.hashing import file_sha256, folder_sha256
 from training.image_folder import common_size, list_images, load_rgb
-from training.sampling import TargetClock
+from training.frame_targets import TargetClock
 from training.sharpness import laplacian_variance
 from training.timecode import describe_rate, expected_count, format_clock, format_rate, seconds_ms
 from training.video_source import BadFrame, FrameReader, VideoInfo, frame_to_image, normalise_rotation, probe_video
