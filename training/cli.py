@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import argparse
 
-COMMAND_MODULES: list[str] = ["training.cli_import", "training.cli_generate"]
+COMMAND_MODULES: list[str] = [
+    "training.cli_prepare",
+    "training.cli_dataset",
+    "training.cli_import",
+    "training.cli_generate",
+]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -1,0 +1,146 @@
+"""`likeness prepare`: the command line over training/prepare.py."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from training.errors import UsageError
+
+DESCRIPTION = """\
+Turn footage of one sitter into a training dataset: a zip of square PNG frames in the layout of NVIDIA's
+dataset_tool.py (it trains in their code too), with a `likeness` provenance block in dataset.json: the person,
+the consent note, every source's sha256, duration, frame rate and size, and where each frame came from.
+
+Frames are sampled at an exact rate: output frame k is the first decoded frame whose time from the start is at
+least k/FPS minus half a source frame (right for 29.97 fps and for variable-frame-rate phone footage). Nothing
+is mirrored, augmented or dropped unless you ask (--drop-blur). Several videos are joined end to end into one
+timeline; --start/--end apply to that timeline. Rotation flags of phone videos (and EXIF orientation of images)
+are honoured.
+"""
+
+EPILOG = """\
+examples:
+  likeness prepare sitter.mp4 --person "Ada" --consent "signed release 2026-11-02" --fps 1 -o ada-1fps.zip
+  likeness prepare part1.mov part2.mov --person Ada --consent-file consent.txt --fps 10 --size 512 \\
+      --fit letterbox --start 0:30 --end 25:00 -o ada-10fps.zip
+  likeness prepare stills/ --person Ada --consent "none recorded" --size 256 -o ada-stills.zip
+
+exit status: 0 done; 2 bad command line, missing input or output in the way; 1 unusable footage (not a video,
+no video stream, no frames, undecodable frame, images of different sizes, empty folder).
+"""
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("prepare", help="footage of one sitter -> dataset zip (1 fps, 10 fps, ...)",
+                              description=DESCRIPTION, epilog=EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("sources", nargs="+", metavar="SOURCE",
+                   help="video files (anything FFmpeg decodes: mp4, mov, mkv, webm; H.264, HEVC, ProRes...), "
+                        "joined in the order given; or one folder of images (natural order, one image per frame)")
+    p.add_argument("-o", "--out", required=True, metavar="ZIP",
+                   help="the dataset to write, a name ending in .zip (written whole or not at all)")
+    p.add_argument("--person", required=True, metavar="NAME", help="who the footage shows (stored in the dataset)")
+    consent = p.add_mutually_exclusive_group()
+    consent.add_argument("--consent", metavar="TEXT",
+                         help="the consent note stored with the dataset (required: who agreed to what, when; "
+                              "'none recorded' is accepted if that is the truth)")
+    consent.add_argument("--consent-file", metavar="FILE", help="read the consent note from a UTF-8 text file")
+    p.add_argument("--fps", metavar="R",
+                   help="frames per second of footage to keep (required for videos): 1 to pre-train, 10 or 12 to "
+                        "add detail; any rate above zero: 0.5, 29.97, 30000/1001")
+    p.add_argument("--size", default="1024", metavar="N",
+                   help="side of the square output frames, a power of two from 4 to 2048 (default: 1024)")
+    p.add_argument("--fit", default="crop", choices=("crop", "letterbox"),
+                   help="crop: the largest centred square (see --crop-center); letterbox: the whole picture "
+                        "scaled to fit, padded with black bars (default: crop)")
+    p.add_argument("--crop-center", default="0.5,0.5", metavar="X,Y",
+                   help="centre of the crop as fractions of the displayed picture's width and height, "
+                        "0,0 = top left (default: 0.5,0.5); the square is kept inside the picture")
+    p.add_argument("--start", metavar="TIME",
+                   help="begin this far into the (joined) footage: seconds (90, 4.5) or [HH:]MM:SS[.fff]")
+    p.add_argument("--end", metavar="TIME", help="stop before this time of the (joined) footage, same forms")
+    p.add_argument("--png-level", default="1", metavar="L",
+                   help="PNG zlib level 0-9 (default: 1: fast, and on footage a quarter to a half of the size of "
+                        "0; NVIDIA's dataset_tool writes 0, uncompressed, which makes 30 minutes at 10 fps and "
+                        "1024 px about 57 GB); higher levels save little more and cost much more time")
+    p.add_argument("--report-blur", nargs="?", const=10, default=0, type=int, metavar="N",
+                   help="measure sharpness (variance of the Laplacian of each output frame) and list the N "
+                        "blurriest frames (default N: 10); nothing is removed")
+    p.add_argument("--drop-blur", type=float, metavar="THRESHOLD",
+                   help="leave out frames whose variance of the Laplacian is below THRESHOLD (they are listed "
+                        "in the summary and in the dataset's provenance); off by default")
+    p.add_argument("--skip-bad-frames", action="store_true",
+                   help="go on past frames that fail to decode and list their times (default: stop with an "
+                        "error naming the file and time)")
+    p.add_argument("--jobs", type=int, default=0, metavar="N",
+                   help="threads that resize and encode frames (default: one per available core)")
+    p.add_argument("--force", action="store_true", help="replace the output zip if it exists")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _parse(value: str | None, parser, flag: str, hint: str):
+    if value is None:
+        return None
+    try:
+        return parser(value)
+    except ValueError as err:
+        raise UsageError(f"{flag} {err}; {hint}") from None
+
+
+def _read_consent(args) -> str:
+    if args.consent_file is None:
+        return args.consent or ""
+    path = Path(args.consent_file)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"--consent-file {path} does not exist; check the path") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"--consent-file {path} cannot be read as UTF-8 text ({err})") from None
+
+
+def options_from_args(args):
+    from training.framing import parse_center
+    from training.prepare import PrepareOptions
+    from training.timecode import parse_rate, parse_time
+
+    def integer(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not a whole number") from None
+
+    return PrepareOptions(
+        inputs=list(args.sources),
+        output=args.out,
+        person=args.person,
+        consent=_read_consent(args).strip(),
+        fps=_parse(args.fps, parse_rate, "--fps", "use e.g. 1, 10, 12, 0.5 or 30000/1001"),
+        size=_parse(args.size, integer, "--size", "use a power of two such as 256, 512 or 1024"),
+        fit=args.fit,
+        crop_center=_parse(args.crop_center, parse_center, "--crop-center", "e.g. 0.5,0.4"),
+        start=_parse(args.start, parse_time, "--start", "e.g. 90 or 1:30"),
+        end=_parse(args.end, parse_time, "--end", "e.g. 600 or 10:00"),
+        png_level=_parse(args.png_level, integer, "--png-level", "use 0 to 9"),
+        report_blur=max(0, args.report_blur),
+        drop_blur=args.drop_blur,
+        skip_bad_frames=args.skip_bad_frames,
+        force=args.force,
+        jobs=max(0, args.jobs),
+        progress=not args.quiet,
+    )
+
+
+def run(args) -> int:
+    from training.prepare import prepare
+    from training.prepare_report import report_lines
+
+    options = options_from_args(args)
+    result = prepare(options, warn=lambda message: print(f"likeness prepare: warning: {message}",
+                                                         file=sys.stderr, flush=True))
+    for line in report_lines(result, options):
+        print(line)
+    return 0
