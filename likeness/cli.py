@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import evaluation.cli
@@ -36,3 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"likeness {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `likeness dataset info x.zip | head`: the reader left; stop quietly as Unix tools do.
+        # Point stdout at /dev/null so the interpreter's final flush cannot raise again (Python's documented recipe).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

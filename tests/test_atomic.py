@@ -73,3 +73,17 @@ def test_sigkill_mid_write_leaves_final_path_untouched(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not out.exists()
+
+
+def test_temp_of_a_killed_run_is_cleaned_by_the_next_run(tmp_path):
+    out = tmp_path / "data.zip"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".data.zip{TEMP_MARK}{dead.pid}"
+    stale.write_bytes(b"half a zip")
+    alive = tmp_path / f".data.zip{TEMP_MARK}{os.getppid()}"  # a live process's temp is not ours to delete
+    alive.write_bytes(b"in progress")
+    with atomic_output(out) as tmp:
+        tmp.write_bytes(b"whole")
+    assert not stale.exists() and alive.exists()
+    assert out.read_bytes() == b"whole"

@@ -15,3 +15,35 @@ def test_unknown_command_is_a_usage_error():
     result = run_cli("frobnicate")
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
+
+
+NOISY = """
+import sys
+import training.cli
+
+def add_parser(sub):
+    p = sub.add_parser("noisy")
+    p.set_defaults(func=lambda args: [print("x" * 100) for _ in range(20000)] and 0)
+
+sys.modules["noisy_command"] = sys.modules[__name__]
+training.cli.COMMAND_MODULES.append("noisy_command")
+from likeness.cli import main
+sys.exit(main(["noisy"]))
+"""
+
+
+def test_closed_pipe_is_not_a_traceback(tmp_path):
+    """`likeness ... | head`: 2 MB of output into a reader that leaves after one byte."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    script = tmp_path / "noisy.py"
+    script.write_text(NOISY)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run(f"{sys.executable} {script} | head -c 1 >/dev/null; exit ${{PIPESTATUS[0]}}",
+                          shell=True, executable="/bin/bash", env=env, capture_output=True, text=True)
+    assert proc.stderr == ""
+    assert proc.returncode == 141

@@ -49,6 +49,36 @@ def _fsync_file(path: Path) -> None:
         os.fsync(f.fileno())
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, but someone else's
+    return True
+
+
+def remove_stale_temps(path: Path) -> list[Path]:
+    """Delete temporary siblings of `path` left by killed runs (their process is gone); return what was removed.
+
+    A SIGKILL cannot be caught, so the hidden temp of a killed run stays behind; the next run of the same output
+    cleans it up instead of letting half-written multi-GB files pile up.
+    """
+    removed = []
+    prefix = f".{path.name}{TEMP_MARK}"
+    try:
+        siblings = list(path.parent.iterdir())
+    except OSError:
+        return removed
+    for sibling in siblings:
+        tail = sibling.name[len(prefix):] if sibling.name.startswith(prefix) else ""
+        if tail.isdigit() and int(tail) != os.getpid() and not _pid_alive(int(tail)):
+            _remove(sibling)
+            removed.append(sibling)
+    return removed
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
@@ -65,6 +95,7 @@ def atomic_output(path: str | os.PathLike, *, force: bool = False) -> Iterator[P
     final = Path(path)
     check_output_free(final, force)
     tmp = temp_sibling(final)
+    remove_stale_temps(final)
     _remove(tmp)
     try:
         yield tmp
