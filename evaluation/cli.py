@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["evaluation.cli_fid"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
