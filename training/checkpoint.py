@@ -76,11 +76,16 @@ def build_network(kind: str, init_kwargs: dict, state_dict: dict[str, torch.Tens
     return net
 
 
-def load_generator(path: str | os.PathLike, *, device: str | torch.device = "cpu", ema: bool = True) -> torch.nn.Module:
-    """The generator a renderer or `generate` wants: G_ema by default, in eval mode, gradients off."""
-    data = load_checkpoint(path)
-    key = "G_ema" if ema and "G_ema" in data else "G"
-    if key not in data:
-        raise DataError(f"{path} holds no generator")
-    net = build_network("G", data["G_kwargs"], data[key])
+def generator_from_payload(payload: dict[str, Any], source: str | os.PathLike, *,
+                           device: str | torch.device = "cpu", ema: bool = True) -> torch.nn.Module:
+    """The generator a renderer or `generate` wants from a loaded payload: G_ema by default, eval, no gradients."""
+    key = "G_ema" if ema and "G_ema" in payload else "G"
+    if key not in payload:
+        raise DataError(f"{source} holds no generator")
+    net = build_network("G", payload["G_kwargs"], payload[key])
     return net.eval().requires_grad_(False).to(device)
+
+
+def load_generator(path: str | os.PathLike, *, device: str | torch.device = "cpu", ema: bool = True) -> torch.nn.Module:
+    """The generator of one of our checkpoints; `training.importing.load_any_generator` also takes foreign files."""
+    return generator_from_payload(load_checkpoint(path), path, device=device, ema=ema)

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from training.checkpoint import FORMAT, FORMAT_VERSION, build_network, load_checkpoint
+from training.checkpoint import FORMAT, FORMAT_VERSION, generator_from_payload, load_checkpoint
 from training.errors import DataError, UsageError
 from training.import_common import plain, state_of
 
@@ -59,12 +59,7 @@ def load_any_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 def load_any_generator(path: str | os.PathLike, *, device: str | torch.device = "cpu", ema: bool = True
                        ) -> torch.nn.Module:
     """The generator of any model file (G_ema unless ema=False), in eval mode, gradients off, on `device`."""
-    payload = load_any_checkpoint(path)
-    key = "G_ema" if ema and "G_ema" in payload else "G"
-    if key not in payload:
-        raise DataError(f"{path} holds no generator")
-    net = build_network("G", payload["G_kwargs"], payload[key])
-    return net.eval().requires_grad_(False).to(device)
+    return generator_from_payload(load_any_checkpoint(path), path, device=device, ema=ema)
 
 
 def is_likeness_checkpoint(path: str | os.PathLike) -> bool:
