@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["training.cli_train"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
