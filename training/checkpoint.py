@@ -47,9 +47,34 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any], *, force: 
     data = plain({"format": FORMAT, "format_version": FORMAT_VERSION, "saved_at": time.time(), **payload})
     with atomic_output(path, force=force) as tmp:
         with open(tmp, "wb") as f:
-            torch.save(data, f)
+            recorder = _WriteRecorder(f)
+            try:
+                torch.save(data, recorder)
+            except Exception as err:
+                if recorder.error is not None:
+                    raise recorder.error from err  # the real cause (disk full...), not torch's zip-writer echo
+                raise
             f.flush()
             os.fsync(f.fileno())
+
+
+class _WriteRecorder:
+    """File wrapper that remembers the OSError of a failed write: torch.save swallows it and reports only an
+    inconsistent zip position, which says nothing about the full disk behind it."""
+
+    def __init__(self, f):
+        self.f = f
+        self.error: OSError | None = None
+
+    def write(self, data) -> int:
+        try:
+            return self.f.write(data)
+        except OSError as err:
+            self.error = self.error or err
+            raise
+
+    def flush(self) -> None:
+        self.f.flush()
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:

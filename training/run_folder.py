@@ -48,11 +48,6 @@ def write_guard(what: str, hint: str = "") -> contextlib.AbstractContextManager:
             yield
         except OSError as err:
             raise WriteFailed(f"could not write {what}: {err.strerror or err}{hint}") from err
-        except RuntimeError as err:  # torch.save reports a failed write of its zip stream as RuntimeError
-            text = str(err).splitlines()[0] if str(err) else type(err).__name__
-            if "write" not in text.lower() and "file" not in text.lower():
-                raise
-            raise WriteFailed(f"could not write {what}: {text}{hint}") from err
 
     return guard()
 
