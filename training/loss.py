@@ -68,9 +68,9 @@ class StyleGAN2Loss:
         self.D = D
         self.s = settings
         # Compiled forwards for the main phases; the regularisers need double backward, which stays eager.
-        self.G_mapping_fast = G_mapping or G.mapping
-        self.G_synthesis_fast = G_synthesis or G.synthesis
-        self.D_fast = D_fast or D
+        self.G_mapping_fast = G.mapping if G_mapping is None else G_mapping
+        self.G_synthesis_fast = G.synthesis if G_synthesis is None else G_synthesis
+        self.D_fast = D if D_fast is None else D_fast
         device = next(G.parameters()).device
         self.pl_mean = torch.zeros([], device=device)
         self._pl_start: torch.Tensor | None = None
