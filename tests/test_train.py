@@ -8,7 +8,6 @@ these small convolutions a hundred times slower.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
 import os
@@ -27,42 +26,13 @@ import pytest
 import torch
 
 from conftest import ROOT
+from train_datasets import frames, write_zip
 
 TINY = ["--cbase", "256", "--cmax", "64", "--map", "2", "--w-dim", "32", "--workers", "0", "--batch", "8",
         "--tick", "0.016"]
 
 
 # -- datasets written by the test -----------------------------------------------------------------------------------
-
-
-def frames(n: int, size: int, seed: int, width: int | None = None) -> list[np.ndarray]:
-    """A light disc (a head) drifting across a coloured gradient (a wall), with a little sensor noise."""
-    width = width or size
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:size, 0:width] / size
-    out = []
-    for i in range(n):
-        t = i / max(n - 1, 1)
-        disc = ((xx - 0.3 - 0.4 * t) ** 2 + (yy - 0.5 - 0.1 * math.sin(6 * t)) ** 2 < 0.06)[..., None]
-        wall = np.stack([0.2 + 0.6 * xx, 0.3 + 0.4 * yy, 0.5 + 0 * xx], -1)
-        img = np.where(disc, np.array([0.9, 0.7, 0.6]), wall) + rng.normal(0, 0.02, wall.shape)
-        out.append((img.clip(0, 1) * 255).astype(np.uint8))
-    return out
-
-
-def write_zip(path: Path, images: list[np.ndarray], person: str | None = "ana", fps: int = 1) -> Path:
-    """NVIDIA dataset_tool layout (00000/img00000000.png, dataset.json) with a likeness block naming the sitter."""
-    with zipfile.ZipFile(path, "w") as zf:
-        for i, image in enumerate(images):
-            buf = io.BytesIO()
-            PIL.Image.fromarray(image).save(buf, format="png")
-            idx = f"{i:08d}"
-            zf.writestr(f"{idx[:5]}/img{idx}.png", buf.getvalue())
-        meta = {"labels": None}
-        if person:
-            meta["likeness"] = {"person": person, "fps": fps}
-        zf.writestr("dataset.json", json.dumps(meta))
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -318,6 +288,35 @@ def test_init_refuses_another_resolution(run_a, data, tmp_path, capsys):
                  "--outdir", str(tmp_path)])
     assert code == 1
     assert "32x32 model but" in capsys.readouterr().err and not list(tmp_path.iterdir())
+
+
+def test_conditional_mirrored_training_renders_the_grid_with_the_reals_labels(data, tmp_path):
+    from training.checkpoint import load_generator
+    from training.grids import untile
+    from training.networks import zs_from_seeds
+
+    src = zipfile.ZipFile(data["one"])
+    names = sorted(n for n in src.namelist() if n.endswith(".png"))
+    labelled = tmp_path / "labelled.zip"
+    with zipfile.ZipFile(labelled, "w") as zf:
+        for name in names:
+            zf.writestr(name, src.read(name))
+        zf.writestr("dataset.json", json.dumps({"labels": [[n, i % 3] for i, n in enumerate(names)]}))
+    result = train("--data", labelled, "--person", "bo", "--cond", "--mirror", *TINY, "--kimg", "0.016", "--snap",
+                   "1", cwd=tmp_path, cache=tmp_path / "cache")
+    assert result.returncode == 0, result.stderr
+    assert "--mirror trains on left-right flipped copies" in result.stderr
+    (run,) = (tmp_path / "runs" / "bo").iterdir()
+    config = json.loads((run / "config.json").read_text())
+    assert config["G_kwargs"]["c_dim"] == 3 and config["training"]["mirror"] is True
+    G = load_generator(run / "snapshot-000000.pt")
+    tiles = [0, 1, 2]
+    c = torch.nn.functional.one_hot(torch.tensor([config["grid"]["reals"][t] % 3 for t in tiles]), 3).float()
+    with torch.no_grad():
+        images = G(zs_from_seeds([config["grid"]["seeds"][t] for t in tiles], G.z_dim), c, noise_mode="const")
+    expected = np.rint((images.numpy() + 1) * 127.5).clip(0, 255).astype(int)
+    grid = untile(np.array(PIL.Image.open(run / "fakes000000.png")), config["grid"]["cols"], config["grid"]["rows"])
+    assert np.abs(grid[tiles].astype(int) - expected).max() <= 1
 
 
 # -- several processes ------------------------------------------------------------------------------------------------

@@ -175,6 +175,26 @@ def test_path_length_mean_moves_once_per_phase_toward_the_batch_mean():
     assert stats.counts["pl_penalty"] == 3 * 2  # pl_batch_shrink halves each round
 
 
+def test_mirror_doubles_the_dataset_with_flipped_frames_and_labels_become_one_hot(tmp_path):
+    import numpy as np
+
+    from train_datasets import frames, write_zip
+    from training.dataset import ImageDataset
+    from training.loop import TrainingImages
+    from training.train_config import label_dim, label_table
+
+    dataset = ImageDataset(write_zip(tmp_path / "d.zip", frames(3, 8, 0)))
+    mirrored = TrainingImages(dataset, mirror=True)
+    assert len(mirrored) == 6 and len(TrainingImages(dataset, mirror=False)) == 3
+    for i in range(3):
+        image, frame = mirrored[3 + i]
+        assert frame == i and torch.equal(image, torch.from_numpy(np.ascontiguousarray(dataset[i].numpy()[:, :, ::-1])))
+        assert torch.equal(mirrored[i][0], dataset[i])
+    dataset.labels = np.array([2, 0, 2])
+    assert label_dim(dataset) == 3
+    assert label_table(dataset, 3).tolist() == [[0, 0, 1], [1, 0, 0], [0, 0, 1]]
+
+
 # -- run folder --------------------------------------------------------------------------------------------------
 
 

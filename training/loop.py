@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 import resource
 import signal
 import sys
