@@ -180,7 +180,7 @@ def test_mirror_doubles_the_dataset_with_flipped_frames_and_labels_become_one_ho
 
     from train_datasets import frames, write_zip
     from training.dataset import ImageDataset
-    from training.loop import TrainingImages
+    from training.sampling import TrainingImages
     from training.train_config import label_dim, label_table
 
     dataset = ImageDataset(write_zip(tmp_path / "d.zip", frames(3, 8, 0)))

@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import math
 import resource
-import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -26,59 +25,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from training.checkpoint import build_network, save_checkpoint
+from training.checkpoint import build_network
 from training.distributed import DistEnv, FlatGrads, StopRequest, all_reduce_sum_
 from training.errors import LikenessError
-from training.grids import FakesGrid, save_png, tile
+from training.grids import FakesGrid, tile
 from training.loss import PHASES, LossSettings, Stats, StyleGAN2Loss
 from training.networks import Discriminator, Generator
-from training.run_folder import (LogFile, RunLock, choose_label, new_run_dir, prune_snapshots,
-                                 remove_stale_temps, used_labels, write_config, write_guard)
-from training.sampling import StepBatchSampler, mix_seed, rank_rounds, round_seed
+from training.run_folder import RunLock, RunWriter, new_run_dir, remove_stale_temps, write_config
+from training.sampling import make_loader, mix_seed, rank_rounds, round_seed
 from training.train_config import Plan, label_table
 
 STAT_ORDER = ("loss_G", "loss_D", "loss_D_real", "loss_D_fake", "r1_penalty", "pl_penalty", "score_real",
               "score_fake")
-
-
-# -- data ----------------------------------------------------------------------------------------------------------
-
-
-class TrainingImages(torch.utils.data.Dataset):
-    """Item i -> (uint8 image, index of its frame); with mirror, items N..2N-1 are the frames flipped left-right
-    (NVIDIA's --mirror=1: the dataset doubled, never a random flip)."""
-
-    def __init__(self, base: torch.utils.data.Dataset, mirror: bool):
-        self.base = base
-        self.mirror = mirror
-        self.frames = len(base)
-
-    def __len__(self) -> int:
-        return self.frames * (2 if self.mirror else 1)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        frame = index % self.frames
-        image = self.base[frame]
-        if index >= self.frames:
-            image = image.flip(-1)
-        return image, frame
-
-
-def _worker_init(_: int) -> None:
-    # Ctrl-C reaches the whole process group; the main process decides, the workers keep loading.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def make_loader(plan: Plan, env: DistEnv, start_step: int) -> torch.utils.data.DataLoader:
-    t = plan.config["training"]
-    images = TrainingImages(plan.dataset, bool(t["mirror"]))
-    sampler = StepBatchSampler(len(images), t["seed"], t["batch"], t["batch_gpu"], env.rank, env.world_size,
-                               start_step=start_step)
-    workers = int(t["workers"])
-    return torch.utils.data.DataLoader(images, batch_sampler=sampler, num_workers=workers,
-                                       pin_memory=env.device.type == "cuda", persistent_workers=workers > 0,
-                                       prefetch_factor=2 if workers > 0 else None,
-                                       worker_init_fn=_worker_init if workers > 0 else None)
 
 
 # -- networks and optimisers ---------------------------------------------------------------------------------------
@@ -143,65 +101,6 @@ def _to_cpu(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return type(obj)(_to_cpu(v) for v in obj)
     return obj
-
-
-# -- the rank-0 writer ---------------------------------------------------------------------------------------------
-
-
-class RunWriter:
-    """Everything rank 0 writes into the run folder."""
-
-    def __init__(self, run_dir: Path, config: dict[str, Any], keep: int, fractional: bool):
-        self.run_dir = run_dir
-        self.config = config
-        self.keep = keep
-        self.fractional = fractional
-        self.log = LogFile(run_dir)
-        self.taken = used_labels(run_dir)
-        self.last_snapshot: Path | None = None
-        self.tb = None
-
-    def open_tensorboard(self, purge_step: int | None) -> None:
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            return
-        self.tb = SummaryWriter(str(self.run_dir), purge_step=purge_step)
-
-    def tick(self, record: dict[str, Any]) -> None:
-        self.log.append(record)
-        if self.tb is not None:
-            step = int(record["nimg"] // 1000)
-            for key, value in record.items():
-                if isinstance(value, (int, float)) and key not in ("nimg", "time"):
-                    self.tb.add_scalar(key, value, global_step=step)
-            self.tb.flush()
-
-    def label(self, nimg: int) -> str:
-        label = choose_label(nimg, self.fractional, self.taken)
-        self.taken.add(label)
-        return label
-
-    def snapshot(self, payload: dict[str, Any], label: str) -> Path:
-        path = self.run_dir / f"snapshot-{label}.pt"
-        previous = self.last_snapshot.name if self.last_snapshot else "no earlier snapshot"
-        hint = (f"; {previous} is intact: free some space, then continue with "
-                f"`likeness train --resume {self.run_dir}`")
-        with write_guard(str(path), hint):
-            save_checkpoint(path, payload, force=False)
-        self.last_snapshot = path
-        with write_guard(f"(deleting old snapshots in) {self.run_dir}"):
-            prune_snapshots(self.run_dir, self.keep)
-        return path
-
-    def grid(self, image, name: str) -> None:
-        path = self.run_dir / name
-        with write_guard(str(path)):
-            save_png(path, image)
-
-    def close(self) -> None:
-        if self.tb is not None:
-            self.tb.close()
 
 
 # -- the loop ------------------------------------------------------------------------------------------------------
@@ -481,7 +380,10 @@ class Trainer:
         if env.is_main:
             self.open_run_folder()
             self.announce()
-        loader = make_loader(self.plan, env, self.batch_idx)
+        loader = make_loader(self.plan.dataset, mirror=bool(t["mirror"]), seed=t["seed"], batch=t["batch"],
+                             batch_gpu=t["batch_gpu"], rank=env.rank, world_size=env.world_size,
+                             start_step=self.batch_idx, workers=int(t["workers"]),
+                             pin_memory=self.device.type == "cuda")
         data = iter(loader)
         pbar = None
         if env.is_main:

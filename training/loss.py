@@ -63,7 +63,8 @@ class StyleGAN2Loss:
     """Accumulates one round's gradients of one phase into the networks' `.grad` (see module docstring)."""
 
     def __init__(self, G: torch.nn.Module, D: torch.nn.Module, settings: LossSettings, *,
-                 G_mapping: Callable | None = None, G_synthesis: Callable | None = None, D_fast: Callable | None = None):
+                 G_mapping: Callable | None = None, G_synthesis: Callable | None = None,
+                 D_fast: Callable | None = None):
         self.G = G
         self.D = D
         self.s = settings

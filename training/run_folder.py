@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from training.atomic import TEMP_MARK, atomic_write_bytes
+from training.checkpoint import save_checkpoint
 from training.errors import LikenessError, UsageError
+from training.grids import save_png
 
 CONFIG_NAME = "config.json"
 LOG_NAME = "log.jsonl"
@@ -282,3 +284,62 @@ def remove_stale_temps(run_dir: Path) -> list[Path]:
     for p in stale:
         p.unlink(missing_ok=True)
     return stale
+
+
+# -- the rank-0 writer ---------------------------------------------------------------------------------------------
+
+
+class RunWriter:
+    """Everything rank 0 writes into the run folder."""
+
+    def __init__(self, run_dir: Path, config: dict[str, Any], keep: int, fractional: bool):
+        self.run_dir = run_dir
+        self.config = config
+        self.keep = keep
+        self.fractional = fractional
+        self.log = LogFile(run_dir)
+        self.taken = used_labels(run_dir)
+        self.last_snapshot: Path | None = None
+        self.tb = None
+
+    def open_tensorboard(self, purge_step: int | None) -> None:
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            return
+        self.tb = SummaryWriter(str(self.run_dir), purge_step=purge_step)
+
+    def tick(self, record: dict[str, Any]) -> None:
+        self.log.append(record)
+        if self.tb is not None:
+            step = int(record["nimg"] // 1000)
+            for key, value in record.items():
+                if isinstance(value, (int, float)) and key not in ("nimg", "time"):
+                    self.tb.add_scalar(key, value, global_step=step)
+            self.tb.flush()
+
+    def label(self, nimg: int) -> str:
+        label = choose_label(nimg, self.fractional, self.taken)
+        self.taken.add(label)
+        return label
+
+    def snapshot(self, payload: dict[str, Any], label: str) -> Path:
+        path = self.run_dir / f"snapshot-{label}.pt"
+        previous = self.last_snapshot.name if self.last_snapshot else "no earlier snapshot"
+        hint = (f"; {previous} is intact: free some space, then continue with "
+                f"`likeness train --resume {self.run_dir}`")
+        with write_guard(str(path), hint):
+            save_checkpoint(path, payload, force=False)
+        self.last_snapshot = path
+        with write_guard(f"(deleting old snapshots in) {self.run_dir}"):
+            prune_snapshots(self.run_dir, self.keep)
+        return path
+
+    def grid(self, image, name: str) -> None:
+        path = self.run_dir / name
+        with write_guard(str(path)):
+            save_png(path, image)
+
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.close()

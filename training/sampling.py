@@ -14,6 +14,7 @@ Nothing here depends on the process's history or on how many processes share the
 from __future__ import annotations
 
 import hashlib
+import signal
 from collections.abc import Iterator
 
 import torch
@@ -102,3 +103,43 @@ class StepBatchSampler:
         while True:
             yield self.indices_for_step(step)
             step += 1
+
+
+# -- the DataLoader --------------------------------------------------------------------------------------------------
+
+
+class TrainingImages(torch.utils.data.Dataset):
+    """Item i -> (uint8 image, index of its frame); with mirror, items N..2N-1 are the frames flipped left-right
+    (NVIDIA's --mirror=1: the dataset doubled, never a random flip)."""
+
+    def __init__(self, base: torch.utils.data.Dataset, mirror: bool):
+        self.base = base
+        self.mirror = mirror
+        self.frames = len(base)
+
+    def __len__(self) -> int:
+        return self.frames * (2 if self.mirror else 1)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        frame = index % self.frames
+        image = self.base[frame]
+        if index >= self.frames:
+            image = image.flip(-1)
+        return image, frame
+
+
+def _worker_init(_: int) -> None:
+    # Ctrl-C reaches the whole process group; the main process decides, the workers keep loading.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def make_loader(dataset: torch.utils.data.Dataset, *, mirror: bool, seed: int, batch: int, batch_gpu: int,
+                rank: int, world_size: int, start_step: int, workers: int,
+                pin_memory: bool) -> torch.utils.data.DataLoader:
+    """Yields (uint8 images, frame indices) of this rank's rounds, step after step from `start_step`; workers
+    only decode (persistent, prefetching), pinned memory lets the copy to the GPU overlap the step before."""
+    images = TrainingImages(dataset, mirror)
+    sampler = StepBatchSampler(len(images), seed, batch, batch_gpu, rank, world_size, start_step=start_step)
+    return torch.utils.data.DataLoader(images, batch_sampler=sampler, num_workers=workers, pin_memory=pin_memory,
+                                       persistent_workers=workers > 0, prefetch_factor=2 if workers > 0 else None,
+                                       worker_init_fn=_worker_init if workers > 0 else None)
