@@ -415,6 +415,7 @@ class Trainer:
 
                 record = self.tick_record(self.cur_nimg - tick_start_nimg, time.time() - tick_start_time,
                                           maintenance)
+                self.cur_tick += 1  # ticks completed, as a snapshot written now must record
                 maintenance_start = time.time()
                 if env.is_main:
                     self.writer.tick(record)
@@ -432,7 +433,6 @@ class Trainer:
                     self.writer.grid(self.render_fakes(), f"fakes{label}.png")
                 if write_snapshot:
                     self.last_snapshot_nimg = self.cur_nimg
-                self.cur_tick += 1
                 tick_start_nimg = self.cur_nimg
                 tick_start_time = time.time()
                 maintenance = tick_start_time - maintenance_start
