@@ -194,6 +194,9 @@ def test_resume_after_sigkill_repeats_the_uninterrupted_run_bit_for_bit(run_a, d
     assert ticks == sorted(ticks) and len(ticks) == len(set(ticks))  # the killed run's extra ticks were dropped
     assert [r["event"] for r in log if "event" in r] == ["resume"]
     assert not [p for p in run_b.iterdir() if ".likeness-tmp-" in p.name]
+    assert sorted(p.name for p in run_b.iterdir()) == sorted(p.name for p in run_a.iterdir())
+    for grid in run_a.glob("fakes*.png"):  # including the one a kill may have cut off, re-rendered on resume
+        assert (run_b / grid.name).read_bytes() == grid.read_bytes(), grid.name
 
 
 def test_resume_refuses_a_different_config_and_changes_nothing(run_a, data, tmp_path, capsys):

@@ -12,8 +12,8 @@ from training.distributed import DistEnv, FlatGrads
 from training.errors import UsageError
 from training.loss import LossSettings, Stats, StyleGAN2Loss
 from training.networks import Discriminator, Generator
-from training.run_folder import (LogFile, RunLock, choose_label, list_snapshots, new_run_dir, pin_snapshot,
-                                 prune_snapshots, read_pins, snapshot_nimg, unpin_snapshot)
+from training.run_folder import (LogFile, RunLock, choose_label, forget_after, list_snapshots, new_run_dir,
+                                 pin_snapshot, prune_snapshots, read_pins, snapshot_nimg, unpin_snapshot, used_labels)
 from training.sampling import IndexStream, StepBatchSampler, epoch_permutation, round_seed
 
 CPU = torch.device("cpu")
@@ -248,5 +248,18 @@ def test_log_truncation_drops_ticks_after_the_resume_point_and_cut_lines(tmp_pat
         log.append({"tick": nimg // 8, "nimg": nimg})
     with open(log.path, "a") as f:
         f.write('{"tick": 5, "ni')  # a kill in the middle of a line
-    assert log.truncate_after(16) == 2
+    assert [r["nimg"] for r in log.truncate_after(16)] == [24, 32]
     assert [json.loads(line)["nimg"] for line in log.path.read_text().splitlines()] == [8, 16]
+
+
+def test_a_resume_forgets_the_grids_and_temporaries_of_lost_work(tmp_path):
+    log = LogFile(tmp_path)
+    for nimg, grid in ((1000, "fakes000001.png"), (1500, None), (2000, "fakes000002.png")):
+        log.append({"tick": nimg // 500, "nimg": nimg, **({"grid": grid} if grid else {})})
+        if grid:
+            (tmp_path / grid).write_bytes(b"png")
+    (tmp_path / "snapshot-000001.pt").write_bytes(b"pt")
+    (tmp_path / ".snapshot-000002.pt.likeness-tmp-123").write_bytes(b"half")
+    forget_after(tmp_path, 1500)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fakes000001.png", "log.jsonl", "snapshot-000001.pt"]
+    assert used_labels(tmp_path) == {"000001"}

@@ -12,7 +12,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from dataclasses import dataclass
 
 import torch
@@ -163,7 +162,6 @@ class StopRequest:
         name = signal.Signals(signum).name
         if self.signal_name is None:
             self.signal_name = name
-            self.requested_at = time.monotonic()
             if self.announce:
                 again = "" if self.env.enabled else " (press Ctrl-C again to abort without one)"
                 print(f"\n{name}: finishing this step, then writing a snapshot{again}", file=sys.stderr, flush=True)

@@ -31,7 +31,7 @@ from training.errors import LikenessError
 from training.grids import FakesGrid, tile
 from training.loss import PHASES, LossSettings, Stats, StyleGAN2Loss
 from training.networks import Discriminator, Generator
-from training.run_folder import RunLock, RunWriter, new_run_dir, remove_stale_temps, write_config
+from training.run_folder import RunLock, RunWriter, forget_after, new_run_dir, write_config
 from training.sampling import make_loader, mix_seed, rank_rounds, round_seed
 from training.train_config import Plan, label_table
 
@@ -238,19 +238,23 @@ class Trainer:
                 str(run_dir)
         self.lock = RunLock(run_dir)
         self.lock.acquire()
+        if plan.mode == "resume":
+            forget_after(run_dir, self.cur_nimg)
         t = self.t
         fractional = any(v is not None and float(v) != int(float(v)) for v in (t["snap"], t["grid"]))
         self.writer = RunWriter(run_dir, cfg, int(t["keep"]), fractional)
         if plan.mode == "resume":
-            remove_stale_temps(run_dir)
             self.writer.last_snapshot = plan.snapshot
-            self.writer.log.truncate_after(self.cur_nimg)
             self.writer.log.append(dict(event="resume", nimg=self.cur_nimg, kimg=self.cur_nimg / 1000,
                                         snapshot=plan.snapshot.name, time=time.time(),
                                         changed=cfg["resumes"][-1]["changed"]))
         write_config(run_dir, cfg)
         self.writer.open_tensorboard(purge_step=self.cur_nimg // 1000 if plan.mode == "resume" else None)
-        if plan.mode != "resume":
+        if plan.mode == "resume":
+            own_grid = run_dir / ("fakes" + plan.snapshot.name[len("snapshot-"):-len(".pt")] + ".png")
+            if not own_grid.exists():  # killed between writing the snapshot and its grid
+                self.writer.grid(self.render_fakes(), own_grid.name)
+        else:
             grid = cfg["grid"]
             reals = [plan.dataset[i].numpy() for i in grid["reals"]]
             self.writer.grid(tile(np.stack(reals), grid["cols"], grid["rows"]), "reals.png")
@@ -417,20 +421,11 @@ class Trainer:
                                           maintenance)
                 self.cur_tick += 1  # ticks completed, as a snapshot written now must record
                 maintenance_start = time.time()
+                write_snapshot = snap_due or done or (stopping and self.last_snapshot_nimg != self.cur_nimg)
                 if env.is_main:
-                    self.writer.tick(record)
-                    self.say(self.status_line(record))
+                    self.end_tick(record, write_snapshot, grid_due)
                     if pbar is not None:
                         pbar.set_postfix_str(f"{record['sec_per_kimg']:.2f} sec/kimg", refresh=False)
-                write_snapshot = snap_due or done or (stopping and self.last_snapshot_nimg != self.cur_nimg)
-                if env.is_main and write_snapshot:
-                    label = self.writer.label(self.cur_nimg)
-                    path = self.writer.snapshot(self.payload(), label)
-                    self.writer.grid(self.render_fakes(), f"fakes{label}.png")
-                    self.say(f"wrote {path.name} and fakes{label}.png")
-                elif env.is_main and grid_due:
-                    label = self.writer.label(self.cur_nimg)
-                    self.writer.grid(self.render_fakes(), f"fakes{label}.png")
                 if write_snapshot:
                     self.last_snapshot_nimg = self.cur_nimg
                 tick_start_nimg = self.cur_nimg
@@ -459,6 +454,23 @@ class Trainer:
             return 143 if stop_reason == "SIGTERM" else 130
         self.say(f"done: {self.cur_nimg / 1000:.3f} kimg in {run_dir}")
         return 0
+
+    def end_tick(self, record: dict[str, Any], write_snapshot: bool, write_grid: bool) -> None:
+        """Rank 0: log the tick, then write the snapshot and grid it names (named first, so that a resume can
+        delete what the lost work wrote)."""
+        label = self.writer.label(self.cur_nimg) if write_snapshot or write_grid else None
+        if label is not None:
+            record["grid"] = f"fakes{label}.png"
+        if write_snapshot:
+            record["snapshot"] = f"snapshot-{label}.pt"
+        self.writer.tick(record)
+        self.say(self.status_line(record))
+        if write_snapshot:
+            self.writer.snapshot(self.payload(), label)
+        if label is not None:
+            self.writer.grid(self.render_fakes(), record["grid"])
+        if write_snapshot:
+            self.say(f"wrote {record['snapshot']} and {record['grid']}")
 
     def announce(self) -> None:
         t, cfg, env = self.t, self.cfg, self.env

@@ -176,15 +176,15 @@ class LogFile:
     def records(self) -> list[dict[str, Any]]:
         return self._parse()[0]
 
-    def truncate_after(self, nimg: int) -> int:
-        """Drop what a killed run logged after the snapshot it resumes from; returns the number of lines dropped."""
+    def truncate_after(self, nimg: int) -> list[dict[str, Any]]:
+        """Drop what a killed run logged after the snapshot it resumes from; returns the dropped records."""
         records, damaged = self._parse()
         kept = [r for r in records if int(r.get("nimg", 0)) <= nimg]
         if damaged or len(kept) != len(records):
             data = "".join(json.dumps(r) + "\n" for r in kept).encode()
             with write_guard(str(self.path)):
                 atomic_write_bytes(self.path, data)
-        return len(records) - len(kept)
+        return [r for r in records if int(r.get("nimg", 0)) > nimg]
 
 
 # -- locks, pins, retention --------------------------------------------------------------------------------------
@@ -276,6 +276,16 @@ def prune_snapshots(run_dir: Path, keep: int) -> list[Path]:
                 path.unlink(missing_ok=True)
                 removed.append(path)
     return removed
+
+
+def forget_after(run_dir: Path, nimg: int) -> None:
+    """Before a resume from `nimg`: drop the log lines and fakes grids of the work a kill lost, and half-written
+    temporaries, so the resumed run writes the same names an uninterrupted run would have written."""
+    for record in LogFile(run_dir).truncate_after(nimg):
+        grid = record.get("grid")
+        if isinstance(grid, str) and _FAKES_RE.match(grid):
+            (run_dir / grid).unlink(missing_ok=True)
+    remove_stale_temps(run_dir)
 
 
 def remove_stale_temps(run_dir: Path) -> list[Path]:
