@@ -367,6 +367,21 @@ def test_ctrl_c_finishes_the_step_and_writes_a_snapshot(data, tmp_path):
     assert f"likeness train --resume {run}" in out
 
 
+def test_ctrl_c_under_torchrun_stops_every_rank_at_the_same_step(data, tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                             "-m", "likeness", "train", "--data", str(data["one"]), *TINY, "--kimg", "50", "--snap",
+                             "10"], cwd=tmp_path, env=child_env(tmp_path / "cache"), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    log = lambda: list((tmp_path / "runs").glob("ana/*/log.jsonl"))  # noqa: E731
+    wait_for(lambda: log() and log()[0].read_text().count("\n") >= 2, proc)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: every process of the group gets it
+    out, err = proc.communicate(timeout=120)
+    assert out.count("stopped by SIGINT") == 1, err
+    (snapshot,) = only_run(tmp_path / "runs").glob("snapshot-*.pt")
+    last_tick = json.loads(log()[0].read_text().splitlines()[-1])
+    assert torch.load(snapshot, weights_only=True)["progress"]["cur_nimg"] == last_tick["nimg"]
+
+
 # -- bad input --------------------------------------------------------------------------------------------------------
 
 
