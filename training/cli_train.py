@@ -21,7 +21,7 @@ EPILOG = """\
 examples:
   pre-train on the 1 fps set, then fine-tune the result on the 10 fps set:
     likeness train --data ana-1fps.zip --kimg 2000
-    likeness train --data ana-10fps.zip --kimg 1000 \
+    likeness train --data ana-10fps.zip --kimg 1000 \\
         --init runs/ana/00000-ana-1fps-auto-batch16-gamma0.8192/snapshot-002000.pt
   continue an interrupted run exactly where its last snapshot left it (optionally for longer):
     likeness train --resume runs/ana/00001-ana-10fps-auto-batch16-gamma0.8192-init --kimg 1500
