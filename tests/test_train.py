@@ -335,7 +335,7 @@ def test_two_gloo_processes_update_like_one_process_with_two_rounds(data, tmp_pa
                                "2", "-m", "likeness", "train", *map(str, common), "--outdir", str(tmp_path / "two")],
                               cwd=tmp_path, env=child_env(tmp_path / "cache"), capture_output=True, text=True,
                               timeout=300)
-    assert torchrun.returncode == 0, torchrun.stderr
+    assert torchrun.returncode == 0, torchrun.stdout + torchrun.stderr
     assert "2 processes x 1 round(s) x 2" in torchrun.stdout
     assert torchrun.stdout.count("run folder:") == 1  # only rank 0 speaks and writes
     one = torch.load(only_run(tmp_path / "one") / "snapshot-000000.pt", weights_only=True)

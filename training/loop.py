@@ -87,10 +87,11 @@ def _adam(params: list[torch.nn.Parameter], lr: float, interval: int, betas: lis
 
 
 def _load_opt_state(opt: torch.optim.Adam, state: dict[str, Any]) -> None:
-    keep = [{k: g[k] for k in ("fused", "foreach", "capturable")} for g in opt.param_groups]
-    opt.load_state_dict(state)
-    for group, flags in zip(opt.param_groups, keep):
-        group.update(flags)
+    """Adam moments from a snapshot, keeping this machine's implementation flags: a CPU run's state resumes as
+    fused CUDA Adam (the flags decide where the `step` counters are placed while loading)."""
+    flags = [{k: g[k] for k in ("fused", "foreach", "capturable")} for g in opt.param_groups]
+    groups = [dict(g, **f) for g, f in zip(state["param_groups"], flags)]
+    opt.load_state_dict(dict(state, param_groups=groups))
 
 
 def _to_cpu(obj: Any) -> Any:
@@ -200,6 +201,8 @@ class Trainer:
         self.writer: RunWriter | None = None
         self.lock: RunLock | None = None
         self.last_snapshot_nimg = self.cur_nimg if plan.mode == "resume" else None
+        for grads in self.grads.values():
+            grads.check_views()
 
     def _restore(self, payload: dict[str, Any]) -> None:
         _load_opt_state(self.opts["G"], payload["opt_G"])
