@@ -23,14 +23,58 @@ FORMAT = "likeness-checkpoint"
 FORMAT_VERSION = 1
 
 
+def plain(obj: Any, where: str = "payload") -> Any:
+    """The payload as weights_only-loadable data: tensors, dicts, lists, tuples, str, numbers, bool, None.
+
+    Subclasses of str/int/float (torch.__version__ is one) are turned into the base type, because the safe
+    unpickler refuses their classes; anything else is a programming error, reported before a byte is written.
+    """
+    if obj is None or isinstance(obj, torch.Tensor) or type(obj) in (bool, int, float, str):
+        return obj
+    for base in (bool, str, int, float):  # bool first: it is an int too
+        if isinstance(obj, base):
+            return base(obj)
+    if isinstance(obj, dict):
+        return {plain(k, where): plain(v, f"{where}[{k!r}]") for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        items = [plain(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+        return tuple(items) if isinstance(obj, tuple) else items
+    raise TypeError(f"{where} holds a {type(obj).__name__}, which torch.load(weights_only=True) cannot read")
+
+
 def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any], *, force: bool = True) -> None:
     """Write atomically: temp file, fsync, rename. A full disk or a kill leaves the previous file valid."""
-    data = {"format": FORMAT, "format_version": FORMAT_VERSION, "saved_at": time.time(), **payload}
+    data = plain({"format": FORMAT, "format_version": FORMAT_VERSION, "saved_at": time.time(), **payload})
     with atomic_output(path, force=force) as tmp:
         with open(tmp, "wb") as f:
-            torch.save(data, f)
+            recorder = _WriteRecorder(f)
+            try:
+                torch.save(data, recorder)
+            except Exception as err:
+                if recorder.error is not None:
+                    raise recorder.error from err  # the real cause (disk full...), not torch's zip-writer echo
+                raise
             f.flush()
             os.fsync(f.fileno())
+
+
+class _WriteRecorder:
+    """File wrapper that remembers the OSError of a failed write: torch.save swallows it and reports only an
+    inconsistent zip position, which says nothing about the full disk behind it."""
+
+    def __init__(self, f):
+        self.f = f
+        self.error: OSError | None = None
+
+    def write(self, data) -> int:
+        try:
+            return self.f.write(data)
+        except OSError as err:
+            self.error = self.error or err
+            raise
+
+    def flush(self) -> None:
+        self.f.flush()
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -8,6 +8,7 @@ import argparse
 COMMAND_MODULES: list[str] = [
     "training.cli_prepare",
     "training.cli_dataset",
+    "training.cli_train",
     "training.cli_import",
     "training.cli_generate",
 ]

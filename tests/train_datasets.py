@@ -1,0 +1,42 @@
+"""Small training datasets the training tests write themselves, in NVIDIA's dataset_tool zip layout."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import PIL.Image
+
+
+def frames(n: int, size: int, seed: int, width: int | None = None) -> list[np.ndarray]:
+    """A light disc (a head) drifting across a coloured gradient (a wall), with a little sensor noise."""
+    width = width or size
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:width] / size
+    out = []
+    for i in range(n):
+        t = i / max(n - 1, 1)
+        disc = ((xx - 0.3 - 0.4 * t) ** 2 + (yy - 0.5 - 0.1 * math.sin(6 * t)) ** 2 < 0.06)[..., None]
+        wall = np.stack([0.2 + 0.6 * xx, 0.3 + 0.4 * yy, 0.5 + 0 * xx], -1)
+        img = np.where(disc, np.array([0.9, 0.7, 0.6]), wall) + rng.normal(0, 0.02, wall.shape)
+        out.append((img.clip(0, 1) * 255).astype(np.uint8))
+    return out
+
+
+def write_zip(path: Path, images: list[np.ndarray], person: str | None = "ana", fps: int = 1) -> Path:
+    """NVIDIA dataset_tool layout (00000/img00000000.png, dataset.json) with a likeness block naming the sitter."""
+    with zipfile.ZipFile(path, "w") as zf:
+        for i, image in enumerate(images):
+            buf = io.BytesIO()
+            PIL.Image.fromarray(image).save(buf, format="png")
+            idx = f"{i:08d}"
+            zf.writestr(f"{idx[:5]}/img{idx}.png", buf.getvalue())
+        meta = {"labels": None}
+        if person:
+            meta["likeness"] = {"person": person, "fps": fps}
+        zf.writestr("dataset.json", json.dumps(meta))
+    return path
