@@ -284,6 +284,38 @@ def test_init_fine_tunes_on_a_second_dataset_and_records_the_chain(run_a, data, 
         hashlib.sha256(child_snapshot.read_bytes()).hexdigest(), config["init"]["sha256"]]
 
 
+@pytest.mark.parametrize("with_d", [True, False], ids=["G+D", "G only"])
+def test_init_from_an_nvidia_pickle_fine_tunes_its_weights(data, tmp_path, with_d):
+    """A public NVIDIA model goes straight into --init; a generator-only file gets a fresh discriminator."""
+    from foreign_formats import write_nvidia_pickle
+    from training.networks import Discriminator, Generator
+
+    torch.manual_seed(5)
+    arch = dict(img_resolution=32, channel_base=256, channel_max=64)
+    G = Generator(z_dim=32, w_dim=32, mapping_layers=2, **arch)
+    D = Discriminator(**arch, mbstd_group_size=4)
+    public = tmp_path / "network-snapshot-000100.pkl"
+    write_nvidia_pickle(public, G=G, G_ema=G, D=D if with_d else None)
+    result = train("--data", data["ten"], "--init", public, "--kimg", "0.016", "--batch", "8", "--workers", "0",
+                   "--outdir", tmp_path / "runs", cwd=tmp_path, cache=tmp_path / "cache")
+    assert result.returncode == 0, result.stderr
+    assert ("no discriminator" in result.stdout + result.stderr) != with_d
+    child = only_run(tmp_path / "runs")
+    config = json.loads((child / "config.json").read_text())
+    assert config["init"]["sha256"] == hashlib.sha256(public.read_bytes()).hexdigest()
+    assert config["init"]["imported_format"].startswith("nvidia")
+    (snapshot,) = child.glob("snapshot-*.pt")
+    trained = torch.load(snapshot, weights_only=True)
+    # Two steps of fine-tuning move the weights a little; a network that ignored the file would be far away.
+    for name, original in G.state_dict().items():
+        if original.dtype.is_floating_point and original.numel() > 1 and original.std() > 0:
+            drift = (trained["G_ema"][name] - original).norm() / original.norm()
+            assert drift < 0.05, (name, float(drift))
+    d_drift = max(float((trained["D"][n] - p).norm() / p.norm()) for n, p in D.state_dict().items()
+                  if p.dtype.is_floating_point and p.numel() > 1 and p.std() > 0)
+    assert (d_drift < 0.05) == with_d
+
+
 def test_init_refuses_another_resolution(run_a, data, tmp_path, capsys):
     from likeness.cli import main
 

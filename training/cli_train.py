@@ -108,8 +108,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    "--tick, --snap, --grid, --keep, --batch-gpu, --workers, --precision, --compile, "
                    "--deterministic")
     g.add_argument("--init", metavar="SNAPSHOT", help="start a new run from this snapshot's weights (G, G_ema, D; "
-                   "fresh optimisers) on --data, e.g. fine-tune a 1 fps model on the 10 fps set; same resolution "
-                   "required; config.json records the chain of parents and datasets")
+                   "fresh optimisers) on --data, e.g. fine-tune a 1 fps model on the 10 fps set; also takes a public "
+                   "NVIDIA .pkl or rosinality .pt directly (opened without running code from it; a file without D "
+                   "gets a fresh one); same resolution required; config.json records the chain of parents and "
+                   "datasets")
     g.add_argument("--dry-run", action="store_true", help="check the inputs and print the resolved config as "
                    "JSON; write nothing")
     p.set_defaults(func=run)

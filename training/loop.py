@@ -63,7 +63,11 @@ def build_networks(plan: Plan) -> tuple[torch.nn.Module, torch.nn.Module, torch.
         g_state = payload.get("G") or payload["G_ema"]
         G = build_network("G", cfg["G_kwargs"], g_state)
         G_ema = build_network("G", cfg["G_kwargs"], payload.get("G_ema") or g_state)
-        D = build_network("D", cfg["D_kwargs"], payload["D"])
+        if "D" in payload:
+            D = build_network("D", cfg["D_kwargs"], payload["D"])
+        else:  # --init from a generator-only public model
+            torch.manual_seed(mix_seed(cfg["training"]["seed"], 0x1A17))
+            D = Discriminator(**cfg["D_kwargs"])
     for net in (G, D, G_ema):
         net.requires_grad_(False)
     return G, D, G_ema.eval()

@@ -259,14 +259,22 @@ def plan_new(args: argparse.Namespace, world_size: int) -> Plan:
 
 
 def _load_parent(path: Path) -> dict[str, Any]:
-    payload = load_checkpoint(path)
-    for key in ("G_kwargs", "D_kwargs", "D"):
-        if key not in payload:
-            raise DataError(f"{path} has no '{key}' entry; --init needs a snapshot with a generator and a "
-                            "discriminator (a training snapshot or an imported model with its D)")
-    if "G" not in payload and "G_ema" not in payload:
-        raise DataError(f"{path} holds no generator weights; --init needs a training snapshot")
+    """Our snapshot, or a public model (NVIDIA .pkl, rosinality .pt) imported on the fly without running its code."""
+    from training.importing import load_any_checkpoint
+
+    payload = load_any_checkpoint(path)
+    if "G_kwargs" not in payload or ("G" not in payload and "G_ema" not in payload):
+        raise DataError(f"{path} holds no generator weights; --init needs a training snapshot or a StyleGAN2 model")
     return payload
+
+
+def _fresh_D_kwargs(G_kwargs: dict[str, Any], args: argparse.Namespace, world_size: int) -> dict[str, Any]:
+    """A discriminator to match a parent that came without one (a generator-only public model)."""
+    spec = preset(args.cfg or "auto", int(G_kwargs["img_resolution"]), gpus=world_size)
+    return dict(c_dim=int(G_kwargs.get("c_dim", 0)), img_resolution=int(G_kwargs["img_resolution"]),
+                img_channels=int(G_kwargs.get("img_channels", 3)), channel_base=G_kwargs["channel_base"],
+                channel_max=G_kwargs["channel_max"], num_fp16_res=G_kwargs.get("num_fp16_res", 0),
+                conv_clamp=G_kwargs.get("conv_clamp"), mbstd_group_size=args.mbstd_group or spec["mbstd_group"])
 
 
 def plan_init(args: argparse.Namespace, world_size: int) -> Plan:
@@ -274,7 +282,12 @@ def plan_init(args: argparse.Namespace, world_size: int) -> Plan:
     payload = _load_parent(snapshot)
     dataset = open_trainable(args.data)
     G_kwargs = dict(payload["G_kwargs"])
-    D_kwargs = dict(payload["D_kwargs"])
+    notes = []
+    if "D" in payload and "D_kwargs" in payload:
+        D_kwargs = dict(payload["D_kwargs"])
+    else:
+        D_kwargs = _fresh_D_kwargs(G_kwargs, args, world_size)
+        notes.append(f"{snapshot.name} has no discriminator: D starts from scratch, G and G_ema from the file")
     res = int(G_kwargs.get("img_resolution", -1))
     if res != dataset.resolution:
         raise DataError(f"{snapshot} is a {res}x{res} model but {dataset.path} has {dataset.resolution}x"
@@ -299,7 +312,6 @@ def plan_init(args: argparse.Namespace, world_size: int) -> Plan:
     if _explicit(args, "mbstd_group"):
         D_kwargs["mbstd_group_size"] = args.mbstd_group
 
-    notes = []
     if parent_config is not None and not _explicit(args, "cfg"):
         training_cfg = dict(parent_config["training"])
         for key in ("grid",):
@@ -322,6 +334,10 @@ def plan_init(args: argparse.Namespace, world_size: int) -> Plan:
                         run=(parent_config or {}).get("run"), person=(parent_config or {}).get("person"),
                         dataset=((parent_config or {}).get("dataset") or {}).get("path"),
                         dataset_sha256=parent_dataset.get("sha256"))
+    if payload.get("imported_from"):
+        source = payload["imported_from"]
+        parent_entry.update(imported_format=source.get("format"), imported_sha256=source.get("sha256"))
+        notes.append(f"{snapshot.name} is a {source.get('format')} model, imported without running code from it")
     chain = [parent_entry] + [dict(entry) for entry in payload.get("chain") or []]
     config = _base_config(args)
     config.update(person=_person(args, dataset), run=None, desc=_desc(dataset, training_cfg, init=True),
