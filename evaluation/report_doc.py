@@ -7,8 +7,17 @@ The report is assembled as a list of blocks; each block knows how to write itsel
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass, field
 from html import escape
+
+_NUMERIC = re.compile(r"^[-+0-9.,%± /()a-z]*$")
+
+
+def _numeric_columns(rows: list[list[str]], width: int) -> list[bool]:
+    """Columns of numbers are right-aligned; the first column and columns of words stay left."""
+    return [i > 0 and all(_NUMERIC.match(row[i]) and any(ch.isdigit() for ch in row[i]) or row[i] == "n/a"
+                          for row in rows) for i in range(width)]
 
 SVG_NAMESPACE = ' xmlns="http://www.w3.org/2000/svg"'
 
@@ -16,8 +25,8 @@ STYLE = """
 body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.8em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; }
-th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
-th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: left; }
+th { background: #f3f3f3; } td.num { text-align: right; }
 .warning { background: #fff3cd; border: 1px solid #e0b400; padding: 0.6em 1em; margin: 1em 0; }
 .row { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
 figure { margin: 0.5em 0; } figcaption { font-size: 0.85em; color: #555; max-width: 520px; }
@@ -92,8 +101,9 @@ class Doc:
                 out += [f"- {item}" for item in block[1]] + [""]
             elif kind == "table":
                 headers, rows = block[1], block[2]
+                numeric = _numeric_columns(rows, len(headers))
                 out.append("| " + " | ".join(headers) + " |")
-                out.append("|" + "|".join(["---"] + ["---:"] * (len(headers) - 1)) + "|")
+                out.append("|" + "|".join("---:" if n else "---" for n in numeric) + "|")
                 out += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
                 out.append("")
             elif kind == "images":
@@ -121,8 +131,10 @@ class Doc:
                 out.append("<ul>" + "".join(f"<li>{escape(item)}</li>" for item in block[1]) + "</ul>")
             elif kind == "table":
                 headers, rows = block[1], block[2]
+                numeric = _numeric_columns(rows, len(headers))
                 head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-                body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+                body = "".join("<tr>" + "".join(f'<td class="{"num" if n else "text"}">{escape(c)}</td>'
+                                                for c, n in zip(row, numeric)) + "</tr>" for row in rows)
                 out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
             elif kind == "images":
                 figures = "".join(
