@@ -32,6 +32,11 @@ The report files in the run folder are rewritten each time (they are a view of m
 
 Several GPUs: run the same command under torchrun; the fakes are split across the processes."""
 
+REPORT_DESCRIPTION = """\
+Redraw report.html, report.md and report/ in a run folder from its metrics.jsonl, without measuring anything.
+The fakes shown are drawn again from the best snapshot (fake i is seed i, exactly as measured) and the real frames
+read from the dataset, when both are still there unchanged; otherwise the report says what it cannot show."""
+
 EPILOG = """\
 examples:
   likeness evaluate runs/ana/00001-ana-10fps-...                      every snapshot, 50,000 fakes each
@@ -94,9 +99,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
     r = subparsers.add_parser("report", help="redraw a run's report.html / report.md from its metrics.jsonl",
-                              description="Redraw report.html, report.md and report/ in a run folder from its "
-                              "metrics.jsonl, without measuring anything. The pictures are drawn again from the best "
-                              "snapshot and read from the dataset when they are still there.",
+                              description=REPORT_DESCRIPTION,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("run", metavar="RUN", help="the run folder")
     r.add_argument("--device", default="cpu", help="where the few pictures are generated (default: cpu)")

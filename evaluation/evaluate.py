@@ -94,6 +94,9 @@ def open_run(run: str | Path) -> tuple[Path, dict[str, Any]]:
                          "with --snapshot")
     if not run_dir.is_dir():
         raise UsageError(f"run folder {run_dir} does not exist")
+    if not (run_dir / "config.json").is_file():
+        raise UsageError(f"{run_dir} has no config.json: it is not a likeness run folder; give a folder that "
+                         "`likeness train` made (runs/<person>/<NNNNN>-...)")
     return run_dir, read_config(run_dir)
 
 
@@ -161,7 +164,7 @@ def compute_metrics(wanted: list[str], real_stats: FeatureStats, real: torch.Ten
                     dataset: ImageDataset, index: FrameIndex, opts: EvaluateOptions) -> list[tuple[str, Any, dict]]:
     """(metric, value, details) for each wanted metric; value None with a note where the sets are too small."""
     from evaluation.fid import fid_from_stats
-    from evaluation.kid import MAX_SUBSET_SIZE, NUM_SUBSETS, kid_subsets
+    from evaluation.kid import MAX_SUBSET_SIZE, NUM_SUBSETS, kid_subsets_on_device
     from evaluation.memorisation import memorisation, record_details
     from evaluation.precision_recall import NEIGHBOURHOOD, precision_recall
     from evaluation.separability import FOLDS, MAX_PER_CLASS, probe_accuracy
@@ -174,7 +177,7 @@ def compute_metrics(wanted: list[str], real_stats: FeatureStats, real: torch.Ten
         fake_stats = acc.stats(inception_sha256=real_stats.inception_sha256)
         out.append(("fid", fid_from_stats(real_stats, fake_stats), {}))
     if "kid" in wanted:
-        subsets = kid_subsets(real.cpu().numpy(), fake.cpu().numpy(), seed=0)
+        subsets = kid_subsets_on_device(real, fake, seed=0)
         out.append(("kid", float(subsets.mean()), {"std": float(subsets.std()), "num_subsets": NUM_SUBSETS,
                                                    "subset_size": min(n_real, n_fake, MAX_SUBSET_SIZE)}))
     if "precision" in wanted or "recall" in wanted:
@@ -270,6 +273,9 @@ def evaluate_run(run: str | Path, data: str | None, snapshots: list[str] | None,
     """Measure the run's snapshots (all, or `snapshots`) and append the results to its metrics.jsonl."""
     from training import distributed
 
+    if opts.num_fakes < MIN_IMAGES:
+        raise UsageError(f"--num-fakes {opts.num_fakes}: the metrics need at least {MIN_IMAGES} fakes (and FID is "
+                         "only comparable with 50000, fid50k_full's number)")
     if opts.noise_mode not in NOISE_MODES:
         raise UsageError(f"--noise-mode {opts.noise_mode}: choose from {', '.join(NOISE_MODES)}")
     run_dir, config = open_run(run)
@@ -278,12 +284,16 @@ def evaluate_run(run: str | Path, data: str | None, snapshots: list[str] | None,
         raise DataError(f"{dataset.path} holds {len(dataset)} image; evaluation needs at least {MIN_IMAGES} real "
                         "frames (and FID is only meaningful with thousands)")
     g_kwargs = config.get("G_kwargs") or {}
-    check_fits(dataset, g_kwargs, run_dir.name)
+    if "img_resolution" in g_kwargs:  # fail before any network is loaded; each snapshot is checked again
+        check_fits(dataset, g_kwargs, run_dir.name)
     paths = resolve_snapshots(run_dir, snapshots)
     env = _setup(opts.device)
+    benchmark = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = True  # fixed batch shapes: let cuDNN pick its fastest kernels, as NVIDIA's code
     try:
         return _evaluate(run_dir, config, dataset, note, paths, opts, env, say)
     finally:
+        torch.backends.cudnn.benchmark = benchmark
         distributed.teardown(env)
 
 

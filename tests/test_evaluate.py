@@ -263,6 +263,7 @@ def test_a_broken_generator_and_broken_features(fresh_run, trained, capsys, tmp_
 
 @pytest.mark.parametrize("args, code, words", [
     (["--metrics", "fid,bogus"], 2, "unknown bogus"),
+    (["--num-fakes", "1"], 2, "at least 2 fakes"),
     (["--snapshot", "snapshot-999999.pt"], 2, "neither a file nor a snapshot"),
     (["--noise-mode", "const", "--data", "{missing}"], 2, "does not exist"),
 ])
