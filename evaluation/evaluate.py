@@ -1,0 +1,412 @@
+"""`likeness evaluate`: measure every snapshot of a run against the real frames and log the numbers.
+
+For each snapshot: N fakes (seed i for fake i, constant noise, truncation 1 by default) through Inception, then
+FID (all reals, as fid50k_full), KID (NVIDIA's subsets), precision and recall (k = 3, on the same features),
+memorisation (share of near-copies of training frames) and separability (real-vs-fake probe accuracy). Real
+features are computed once per dataset and cached. Each snapshot's results are appended to the run's
+metrics.jsonl as soon as they exist, so an interrupted evaluation keeps what it finished, and a measurement that is
+already in the log is not repeated unless forced. Afterwards the best snapshot (lowest FID) is pinned so that
+training's retention never deletes it, and the report is rewritten.
+
+Under torchrun each process makes and measures its share of the fakes; rank 0 measures the reals, computes the
+metrics and writes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+import training
+from evaluation.fakes import NOISE_MODES, FakeSpec, fake_features, fake_labels, gather_in_order, shard
+from evaluation.memorisation import DEFAULT_PERCENTILE, DEFAULT_WINDOW_S, FrameIndex, frame_index
+from evaluation.metrics_log import METRIC_GROUPS, append_records, latest, measurement_key, read_metrics
+from evaluation.stats import MIN_IMAGES, FeatureAccumulator, FeatureStats, cached_real_stats
+from training.dataset import ImageDataset
+from training.errors import DataError, UsageError
+from training.hashing import file_sha256
+from training.run_folder import list_snapshots, read_config, snapshot_nimg
+
+FID_RELIABLE_REALS = 2048
+DEFAULT_NUM_FAKES = 50_000
+
+
+@dataclass
+class EvaluateOptions:
+    num_fakes: int = DEFAULT_NUM_FAKES
+    metrics: tuple[str, ...] = tuple(METRIC_GROUPS)  # --metrics names: fid, kid, pr, memorisation, separability
+    batch: int = 64
+    device: str = "auto"
+    truncation_psi: float = 1.0
+    noise_mode: str = "const"
+    force: bool = False
+    copy_percentile: float = DEFAULT_PERCENTILE
+    copy_window_s: float = DEFAULT_WINDOW_S
+    workers: int | None = None
+    inception: str | None = None
+    report: bool = True
+    progress: bool = True
+
+    def record_metrics(self) -> list[str]:
+        """The metrics.jsonl metric names these --metrics produce, in a fixed order."""
+        names = [name for group in self.metrics for name in METRIC_GROUPS[group]]
+        return [m for m in ("fid", "kid", "precision", "recall", "memorisation", "separability") if m in names]
+
+
+@dataclass
+class SnapshotJob:
+    path: Path
+    name: str  # as metrics.jsonl records it: the file name inside the run folder, else the absolute path
+    sha256: str
+    missing: list[str]
+
+
+@dataclass
+class EvaluateResult:
+    run_dir: Path
+    measured: list[str] = field(default_factory=list)  # snapshot names measured now
+    skipped: list[str] = field(default_factory=list)  # everything asked for was already in metrics.jsonl
+    best: dict[str, Any] | None = None
+    report: Path | None = None
+
+
+# -- what to evaluate ----------------------------------------------------------------------------------------------
+
+def parse_metrics(text: str) -> tuple[str, ...]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in METRIC_GROUPS]
+    if unknown or not names:
+        raise UsageError(f"--metrics {text!r}: unknown {', '.join(unknown) or '(none given)'}; choose from "
+                         f"{','.join(METRIC_GROUPS)}")
+    return tuple(dict.fromkeys(names))
+
+
+def open_run(run: str | Path) -> tuple[Path, dict[str, Any]]:
+    run_dir = Path(run)
+    if run_dir.is_file():
+        raise UsageError(f"{run_dir} is a file; give the run folder (runs/<person>/<NNNNN>-...) and pick snapshots "
+                         "with --snapshot")
+    if not run_dir.is_dir():
+        raise UsageError(f"run folder {run_dir} does not exist")
+    if not (run_dir / "config.json").is_file():
+        raise UsageError(f"{run_dir} has no config.json: it is not a likeness run folder; give a folder that "
+                         "`likeness train` made (runs/<person>/<NNNNN>-...)")
+    return run_dir, read_config(run_dir)
+
+
+def resolve_dataset(run_dir: Path, config: dict[str, Any], data: str | None) -> tuple[ImageDataset, str | None]:
+    """--data, else the dataset recorded in config.json if it is still there unchanged; plus a note to print."""
+    recorded = config.get("dataset") or {}
+    if data is not None:
+        dataset = ImageDataset(data)
+        note = None
+        if recorded.get("sha256") and dataset.sha256() != recorded["sha256"]:
+            note = (f"note: {data} is not the dataset this run was trained on ({recorded.get('path')}); its "
+                    "numbers measure the model against these frames instead")
+        return dataset, note
+    path = recorded.get("path")
+    if not path or not Path(path).exists():
+        raise UsageError(f"the dataset {run_dir.name} was trained on ({path or 'not recorded'}) is not there; give "
+                         "its new place with --data DATASET")
+    dataset = ImageDataset(path)
+    if recorded.get("sha256") and dataset.sha256() != recorded["sha256"]:
+        raise UsageError(f"{path} has changed since {run_dir.name} was trained on it (sha256 differs); give the "
+                         "training dataset with --data DATASET")
+    return dataset, None
+
+
+def check_fits(dataset: ImageDataset, g_kwargs: dict[str, Any], what: str) -> None:
+    """The reals must be images the generator could have made: same resolution and channels."""
+    res, channels = g_kwargs.get("img_resolution"), g_kwargs.get("img_channels", 3)
+    shape = dataset.shape
+    if (shape.width, shape.height) != (res, res):
+        raise DataError(f"{what} makes {res}x{res} images but {dataset.path} has {shape.width}x{shape.height} "
+                        f"frames; evaluate against the dataset it was trained on, or one prepared with --size {res}")
+    if shape.channels != channels:
+        raise DataError(f"{what} makes {channels}-channel images but {dataset.path} has {shape.channels}-channel "
+                        "frames; evaluate against the dataset it was trained on")
+
+
+def resolve_snapshots(run_dir: Path, names: list[str] | None) -> list[Path]:
+    if not names:
+        snapshots = list_snapshots(run_dir)
+        if not snapshots:
+            raise UsageError(f"{run_dir} has no snapshots yet; train longer (snapshots come every --snap kimg)")
+        return snapshots
+    out = []
+    for name in names:
+        path = Path(name)
+        candidates = [path, run_dir / name] if not path.is_absolute() else [path]
+        found = next((p for p in candidates if p.is_file()), None)
+        if found is None:
+            raise UsageError(f"--snapshot {name} is neither a file nor a snapshot in {run_dir}; see "
+                             f"`ls {run_dir}` for the snapshot-NNNNNN.pt files")
+        out.append(found)
+    return list(dict.fromkeys(out))
+
+
+def snapshot_name(run_dir: Path, path: Path) -> str:
+    try:
+        return path.resolve().relative_to(run_dir.resolve()).as_posix()
+    except ValueError:
+        return str(path.resolve())
+
+
+# -- the metrics -----------------------------------------------------------------------------------------------------
+
+def compute_metrics(wanted: list[str], real_stats: FeatureStats, real: torch.Tensor, fake: torch.Tensor,
+                    dataset: ImageDataset, index: FrameIndex, opts: EvaluateOptions) -> list[tuple[str, Any, dict]]:
+    """(metric, value, details) for each wanted metric; value None with a note where the sets are too small."""
+    from evaluation.fid import fid_from_stats
+    from evaluation.kid import MAX_SUBSET_SIZE, NUM_SUBSETS, kid_subsets_on_device
+    from evaluation.memorisation import memorisation, record_details
+    from evaluation.precision_recall import NEIGHBOURHOOD, precision_recall
+    from evaluation.separability import FOLDS, MAX_PER_CLASS, probe_accuracy
+
+    out: list[tuple[str, Any, dict]] = []
+    n_real, n_fake = real.shape[0], fake.shape[0]
+    if "fid" in wanted:
+        acc = FeatureAccumulator()
+        acc.add(fake)
+        fake_stats = acc.stats(inception_sha256=real_stats.inception_sha256)
+        out.append(("fid", fid_from_stats(real_stats, fake_stats), {}))
+    if "kid" in wanted:
+        subsets = kid_subsets_on_device(real, fake, seed=0)
+        out.append(("kid", float(subsets.mean()), {"std": float(subsets.std()), "num_subsets": NUM_SUBSETS,
+                                                   "subset_size": min(n_real, n_fake, MAX_SUBSET_SIZE)}))
+    if "precision" in wanted or "recall" in wanted:
+        pr_details = {"k": NEIGHBOURHOOD, "features": "Inception pool (NVIDIA's pr50k3 uses VGG16 features)"}
+        if min(n_real, n_fake) > NEIGHBOURHOOD:
+            precision, recall = precision_recall(real, fake)
+        else:
+            precision = recall = None
+            pr_details["note"] = f"needs more than {NEIGHBOURHOOD} real frames and fakes"
+        for metric, value in (("precision", precision), ("recall", recall)):
+            if metric in wanted:
+                out.append((metric, value, dict(pr_details)))
+    if "memorisation" in wanted:
+        index_result = memorisation(real, fake, index, percentile=opts.copy_percentile, window_s=opts.copy_window_s)
+        out.append(("memorisation", index_result.share, record_details(index_result, index, dataset.names)))
+    if "separability" in wanted:
+        probe = probe_accuracy(real, fake)
+        if probe is None:
+            out.append(("separability", None, {"note": f"needs at least {FOLDS} real frames and {FOLDS} fakes"}))
+        else:
+            out.append(("separability", probe.accuracy, {
+                "std": probe.std, "folds": FOLDS, "per_class": probe.per_class, "max_per_class": MAX_PER_CLASS,
+                "fold_accuracies": probe.fold_accuracies, "l2": "1/n_train (scikit-learn C=1)"}))
+    return out
+
+
+def base_record(run_dir: Path, config: dict[str, Any], job: SnapshotJob, kimg: float | None,
+                dataset: ImageDataset, real_stats: FeatureStats, spec: FakeSpec, device: torch.device) -> dict:
+    return {
+        "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "run": run_dir.name,
+        "person": config.get("person"),
+        "snapshot": job.name,
+        "snapshot_sha256": job.sha256,
+        "kimg": kimg,
+        "metric": None,
+        "value": None,
+        "num_reals": real_stats.n,
+        "num_fakes": spec.num,
+        "inception_sha256": real_stats.inception_sha256,
+        "dataset": str(dataset.path.resolve()),
+        "dataset_sha256": dataset.sha256(),
+        "fakes": spec.record(),
+        "device": str(device),
+        "likeness_version": training.__version__,
+        "details": {},
+    }
+
+
+def describe_results(name: str, kimg: float | None, results: list[tuple[str, Any, dict]], num_fakes: int,
+                     seconds: float) -> str:
+    """One line per snapshot, the numbers an artist looks at first."""
+    values = {metric: (value, details) for metric, value, details in results}
+    parts = [f"{name:<24}", f"kimg {kimg:9.3f}" if kimg is not None else "kimg         ?"]
+    if "fid" in values:
+        parts.append(f"FID {values['fid'][0]:9.3f}")
+    if "kid" in values:
+        parts.append(f"KID {values['kid'][0]:.5f}")
+    for metric in ("precision", "recall"):
+        if metric in values:
+            value = values[metric][0]
+            parts.append(f"{metric} {'n/a' if value is None else f'{value:.3f}'}")
+    if "memorisation" in values:
+        value = values["memorisation"][0]
+        parts.append(f"near-copies {'n/a' if value is None else f'{100 * value:.1f}%'}")
+    if "separability" in values:
+        value, details = values["separability"]
+        parts.append("separability n/a" if value is None else
+                     f"separability {100 * value:.1f}% +- {100 * details['std']:.1f}")
+    parts.append(f"({num_fakes} fakes, {seconds:.1f} s)")
+    return "  ".join(parts)
+
+
+# -- the run ---------------------------------------------------------------------------------------------------------
+
+def _setup(device: str):
+    """torchrun's process group when launched under it; otherwise one process on the chosen device."""
+    import os
+
+    from evaluation.inception import resolve_device
+    from training import distributed
+
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        if device not in ("auto", "cpu", "cuda"):
+            raise UsageError(f"under torchrun --device must be auto, cpu or cuda (each process takes the GPU of its "
+                             f"LOCAL_RANK), not {device}")
+        return distributed.setup(device)
+    return distributed.DistEnv(rank=0, world_size=1, local_rank=0, device=resolve_device(device))
+
+
+def evaluate_run(run: str | Path, data: str | None, snapshots: list[str] | None, opts: EvaluateOptions,
+                 say: Callable[[str], None] = print) -> EvaluateResult:
+    """Measure the run's snapshots (all, or `snapshots`) and append the results to its metrics.jsonl."""
+    from training import distributed
+
+    if opts.num_fakes < MIN_IMAGES:
+        raise UsageError(f"--num-fakes {opts.num_fakes}: the metrics need at least {MIN_IMAGES} fakes (and FID is "
+                         "only comparable with 50000, fid50k_full's number)")
+    if opts.noise_mode not in NOISE_MODES:
+        raise UsageError(f"--noise-mode {opts.noise_mode}: choose from {', '.join(NOISE_MODES)}")
+    run_dir, config = open_run(run)
+    dataset, note = resolve_dataset(run_dir, config, data)
+    if len(dataset) < MIN_IMAGES:
+        raise DataError(f"{dataset.path} holds {len(dataset)} image; evaluation needs at least {MIN_IMAGES} real "
+                        "frames (and FID is only meaningful with thousands)")
+    g_kwargs = config.get("G_kwargs") or {}
+    if "img_resolution" in g_kwargs:  # fail before any network is loaded; each snapshot is checked again
+        check_fits(dataset, g_kwargs, run_dir.name)
+    paths = resolve_snapshots(run_dir, snapshots)
+    env = _setup(opts.device)
+    benchmark = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = True  # fixed batch shapes: let cuDNN pick its fastest kernels, as NVIDIA's code
+    try:
+        return _evaluate(run_dir, config, dataset, note, paths, opts, env, say)
+    finally:
+        torch.backends.cudnn.benchmark = benchmark
+        distributed.teardown(env)
+
+
+def _evaluate(run_dir: Path, config: dict[str, Any], dataset: ImageDataset, note: str | None, paths: list[Path],
+              opts: EvaluateOptions, env, say: Callable[[str], None]) -> EvaluateResult:
+    from evaluation.inception import InceptionFeatures
+    from training import distributed
+
+    main = env.is_main
+    show = say if main else (lambda text: None)
+    extractor = InceptionFeatures(opts.inception, env.device)
+    index = frame_index(dataset, opts.copy_window_s)
+    spec = FakeSpec(num=opts.num_fakes, truncation_psi=opts.truncation_psi, noise_mode=opts.noise_mode,
+                    conditional=int((config.get("G_kwargs") or {}).get("c_dim", 0)) > 0)
+    if note:
+        show(note)
+    jobs = _plan(run_dir, paths, dataset, extractor.sha256, spec, opts)
+    distributed.barrier(env)  # every process has read metrics.jsonl before rank 0 appends to it
+    result = EvaluateResult(run_dir)
+    real_stats = real = None
+    for job in jobs:
+        if not job.missing:
+            show(f"{job.name:<24}  already measured ({', '.join(opts.record_metrics())} with {spec.num} fakes); "
+                 "--force measures it again")
+            result.skipped.append(job.name)
+            continue
+        if real_stats is None:
+            real_stats, real = _reals(dataset, extractor, opts, main)
+        started = time.perf_counter()
+        generator, kimg = _load_generator(job, dataset, env.device)
+        labels = fake_labels(generator, dataset, spec.num)
+        local = fake_features(generator, extractor, spec, labels, shard(spec.num, env), batch_size=opts.batch,
+                              desc=job.name, show_progress=opts.progress and main)
+        fake = gather_in_order(local, spec.num, env)
+        del generator
+        if main:
+            results = compute_metrics(job.missing, real_stats, real, fake, dataset, index, opts)
+            base = base_record(run_dir, config, job, kimg, dataset, real_stats, spec, env.device)
+            append_records(run_dir, [{**base, "metric": m, "value": v, "details": d} for m, v, d in results])
+            show(describe_results(job.name, kimg, results, spec.num, time.perf_counter() - started))
+        result.measured.append(job.name)
+    if main:
+        _finish(run_dir, dataset, spec, extractor.sha256, opts, env.device, result, show)
+    distributed.barrier(env)  # no process leaves while rank 0 still writes
+    return result
+
+
+def _plan(run_dir: Path, paths: list[Path], dataset: ImageDataset, inception_sha256: str, spec: FakeSpec,
+          opts: EvaluateOptions) -> list[SnapshotJob]:
+    """Which metrics each snapshot still lacks (all of them with --force)."""
+    done = {measurement_key(r) for r in latest(read_metrics(run_dir))}
+    probe = {"num_fakes": spec.num, "dataset_sha256": dataset.sha256(), "inception_sha256": inception_sha256,
+             "fakes": spec.record()}
+    jobs = []
+    for path in paths:
+        sha = file_sha256(path)
+        missing = [m for m in opts.record_metrics()
+                   if opts.force or measurement_key({**probe, "snapshot_sha256": sha, "metric": m}) not in done]
+        jobs.append(SnapshotJob(path, snapshot_name(run_dir, path), sha, missing))
+    return jobs
+
+
+def _reals(dataset: ImageDataset, extractor, opts: EvaluateOptions, main: bool):
+    """Rank 0 measures (or reads from the cache) every real frame; the other processes only make fakes."""
+    if not main:
+        return FeatureStats(mu=np.zeros(0), sigma=np.zeros((0, 0)), n=0), torch.zeros(0)
+    stats, features = cached_real_stats(dataset, extractor, batch_size=opts.batch, workers=opts.workers)
+    return stats, torch.from_numpy(features).to(extractor.device)
+
+
+def _load_generator(job: SnapshotJob, dataset: ImageDataset, device: torch.device):
+    from training.checkpoint import generator_from_payload
+    from training.importing import load_any_checkpoint
+
+    payload = load_any_checkpoint(job.path)
+    check_fits(dataset, payload.get("G_kwargs") or {}, job.name)
+    generator = generator_from_payload(payload, job.path, device=device)
+    if device.type == "cuda":
+        generator.set_precision(generator_precision(generator), channels_last=True)
+    progress = payload.get("progress") or {}
+    nimg = progress.get("cur_nimg", snapshot_nimg(job.path.name))
+    return generator, None if nimg is None else round(nimg / 1000, 3)
+
+
+def generator_precision(generator: torch.nn.Module):
+    """Keep the reduced dtype the network already has; only the memory layout changes for speed."""
+    for module in generator.modules():
+        if hasattr(module, "reduced_dtype"):
+            return module.reduced_dtype
+    return torch.bfloat16
+
+
+def _finish(run_dir: Path, dataset: ImageDataset, spec: FakeSpec, inception_sha256: str, opts: EvaluateOptions,
+            device: torch.device, result: EvaluateResult, show) -> None:
+    from evaluation.best import best_fid, pin_best
+
+    if result.measured and len(dataset) < FID_RELIABLE_REALS:
+        show(f"note: the real set has {len(dataset)} frames, fewer than {FID_RELIABLE_REALS:,}: FID is biased "
+             "upward here, so compare it only with FIDs measured on this same set (KID, unbiased, is given beside "
+             "it)")
+    records = read_metrics(run_dir)
+    like = {"snapshot_sha256": "", "num_fakes": spec.num, "dataset_sha256": dataset.sha256(),
+            "inception_sha256": inception_sha256, "fakes": spec.record()}
+    best = best_fid(records, like=like)
+    result.best = best
+    if best is not None:
+        pinned = not Path(best["snapshot"]).is_absolute() and (run_dir / best["snapshot"]).is_file()
+        if pinned:
+            pin_best(run_dir, best)
+        show(f"best: {best['snapshot']} (FID {best['value']:.3f} with {best['num_fakes']} fakes)"
+             + (", pinned in pins.json so that training never deletes it" if pinned else ""))
+    if opts.report:
+        from evaluation.report import write_report
+
+        result.report = write_report(run_dir, dataset=dataset, device=device, like=like)
+        show(f"report: {result.report}")
