@@ -82,9 +82,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="processes decoding real frames (default: 8 on a GPU, 0 on the CPU)")
     p.add_argument("--trunc", type=float, default=1.0, metavar="PSI",
                    help="truncation psi of the fakes (default: 1 = none, as published FIDs)")
-    p.add_argument("--noise-mode", choices=("const", "random"), default="const",
-                   help="const (default): the stored noise, as the renderer shows the model; random: fresh noise "
-                        "per image, as NVIDIA's fid50k_full draws it")
+    p.add_argument("--noise-mode", choices=("const", "random"), default="random",
+                   help="random (default): fresh noise per image, as NVIDIA's fid50k_full draws it, so the FID "
+                        "compares with published figures (seeded per batch: the same fakes every run); const: the "
+                        "stored noise, as the renderer and `likeness generate` show the model")
     p.add_argument("--copy-percentile", type=probability_percent, default=5.0, metavar="P",
                    help="a fake is a near-copy when nearer to a training frame than P%% of real frames are to "
                         "their nearest non-adjacent frame (default: 5)")

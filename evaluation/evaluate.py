@@ -44,7 +44,7 @@ class EvaluateOptions:
     batch: int = 64
     device: str = "auto"
     truncation_psi: float = 1.0
-    noise_mode: str = "const"
+    noise_mode: str = "random"
     force: bool = False
     copy_percentile: float = DEFAULT_PERCENTILE
     copy_window_s: float = DEFAULT_WINDOW_S

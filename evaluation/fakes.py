@@ -31,7 +31,7 @@ class FakeSpec:
 
     num: int
     truncation_psi: float = 1.0
-    noise_mode: str = "const"
+    noise_mode: str = "random"
     conditional: bool = False
 
     def record(self) -> dict[str, Any]:

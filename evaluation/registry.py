@@ -132,6 +132,13 @@ class ApprovedModel:
     threshold: float | None
     entry: dict[str, Any] = field(repr=False)
 
+    def load_generator(self, device: str = "cpu"):
+        """The approved generator, whatever the file's format (ours, or an NVIDIA / rosinality file approved by
+        hand), read without running code from it."""
+        from training.importing import load_any_generator
+
+        return load_any_generator(self.snapshot, device=device)
+
 
 @dataclass
 class Registry:

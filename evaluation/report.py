@@ -293,7 +293,7 @@ def _method(doc: Doc, run_dir: Path, best: dict[str, Any]) -> None:
     options = [f"--num-fakes {best['num_fakes']}"]
     if fakes.get("truncation_psi", 1.0) != 1.0:
         options.append(f"--trunc {fakes['truncation_psi']}")
-    if fakes.get("noise_mode", "const") != "const":
+    if fakes.get("noise_mode", "random") != "random":
         options.append(f"--noise-mode {fakes['noise_mode']}")
     doc.paragraph("To measure again, redraw this report, or render the fakes shown above:")
     doc.code(f"likeness evaluate {run_dir} --data {best.get('dataset')} {' '.join(options)} --force\n"

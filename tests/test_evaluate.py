@@ -56,6 +56,15 @@ def evaluated(trained, tmp_path_factory):
     return {**trained, "run": run, "result": result, "cache": work / "cache", "work": work}
 
 
+def random_noise_fakes(G, seeds: range) -> torch.Tensor:
+    """A batch as evaluate draws it by default: NVIDIA's z per seed, fresh noise from a generator seeded by the
+    batch's first seed (so that a rerun measures the same fakes)."""
+    from training.networks import zs_from_seeds
+
+    torch.manual_seed(seeds[0])
+    return G(zs_from_seeds(seeds, G.z_dim), noise_mode="random")
+
+
 def stand_in_features(trained, images: torch.Tensor) -> np.ndarray:
     from evaluation.inception import InceptionFeatures
 
@@ -73,7 +82,7 @@ def test_every_metric_of_every_snapshot_is_logged_with_its_provenance(evaluated)
         assert r["kimg"] == {"snapshot-000000.032.pt": 0.032, "snapshot-000000.064.pt": 0.064}[r["snapshot"]]
         assert (r["num_reals"], r["num_fakes"], r["person"], r["run"]) == (24, 16, "ana", run.name)
         assert r["dataset_sha256"] == sha256(evaluated["data"]) and r["inception_sha256"] == sha256(evaluated["few"])
-        assert r["fakes"] == {"seeds": [0, 15], "truncation_psi": 1.0, "noise_mode": "const", "labels": None}
+        assert r["fakes"] == {"seeds": [0, 15], "truncation_psi": 1.0, "noise_mode": "random", "labels": None}
     by = {(r["snapshot"], r["metric"]): r for r in lines}
     for s in snapshots:
         assert by[s, "fid"]["value"] > 0
@@ -108,7 +117,7 @@ def test_the_logged_numbers_equal_an_independent_computation(evaluated):
     run = evaluated["run"]
     G = load_generator(run / "snapshot-000000.064.pt")
     with torch.no_grad():  # in batches of 8, as the evaluation made them (batched convolutions round differently)
-        images = torch.cat([G(zs_from_seeds(range(b, b + 8), G.z_dim), noise_mode="const") for b in (0, 8)])
+        images = torch.cat([random_noise_fakes(G, range(b, b + 8)) for b in (0, 8)])
     fakes = (images * 127.5 + 128).clamp(0, 255).to(torch.uint8)
     real_images = [np.array(PIL.Image.open(zipfile.ZipFile(evaluated["data"]).open(n)))
                    for n in ImageDataset(evaluated["data"]).names]
@@ -335,7 +344,7 @@ def test_evaluate_report_and_gate_with_the_real_weights(trained, tmp_path):
     # the FID again, independently: fakes drawn here, frames decoded with PIL, no matrix square root
     G = load_generator(run / "snapshot-000000.064.pt")
     with torch.no_grad():
-        fakes = (G(zs_from_seeds(range(8), G.z_dim), noise_mode="const") * 127.5 + 128).clamp(0, 255).to(torch.uint8)
+        fakes = (random_noise_fakes(G, range(8)) * 127.5 + 128).clamp(0, 255).to(torch.uint8)
     archive = zipfile.ZipFile(trained["data"])
     names = sorted(n for n in archive.namelist() if n.endswith(".png"))
     reals = torch.from_numpy(np.stack([np.array(PIL.Image.open(archive.open(n))) for n in names]).transpose(0, 3, 1, 2)

@@ -271,3 +271,24 @@ def test_registry_yaml_is_plain_and_ordered(show, capsys):
     assert list(data["persons"]) == sorted(USERS_TABLE)
     assert list(data["persons"]["ana"])[:5] == ["status", "decided", "reason", "snapshot", "sha256"]
     assert text.startswith("# likeness registry")
+
+
+def test_a_public_model_approved_by_hand_loads_through_the_registry(tmp_path, capsys):
+    """An artist may show a public NVIDIA model as it is: approved by hand, it loads like any model, safely."""
+    import torch
+
+    from foreign_formats import write_nvidia_pickle
+    from training.networks import Generator, zs_from_seeds
+
+    torch.manual_seed(3)
+    G = Generator(img_resolution=16, z_dim=8, w_dim=8, mapping_layers=1, channel_base=64, channel_max=16).eval()
+    public = tmp_path / "metfaces.pkl"
+    write_nvidia_pickle(public, G_ema=G)
+    registry = tmp_path / "registry.yaml"
+    assert main(["gate", "approve", "guest", "--snapshot", str(public), "--registry", str(registry),
+                 "--reason", "a public model shown as it is"]) == 0
+    (model,) = load_registry(registry).approved.values()
+    assert model.sha256 == hashlib.sha256(public.read_bytes()).hexdigest()
+    z = zs_from_seeds([0, 1], 8)
+    with torch.no_grad():
+        assert torch.allclose(model.load_generator()(z), G(z), atol=1e-5)
