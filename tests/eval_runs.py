@@ -3,18 +3,13 @@ the per-frame index `likeness prepare` writes (source, seconds), so memorisation
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
-import PIL.Image
-
 from conftest import ROOT
-from train_datasets import frames
+from train_datasets import frames, write_zip
 
 TINY = ["--cbase", "256", "--cmax", "64", "--map", "2", "--w-dim", "32", "--workers", "0", "--batch", "8",
         "--tick", "0.016"]
@@ -40,16 +35,9 @@ def write_dataset(path: Path, count: int = 24, size: int = 32, seed: int = 0, pe
     """A dataset zip as `likeness prepare` lays it out: two sources, frames at `fps`, the index in dataset.json."""
     images = frames(count, size, seed)
     index = [[0 if i < count // 2 else 1, round((i % (count // 2)) / fps, 3)] for i in range(count)]
-    with zipfile.ZipFile(path, "w") as zf:
-        for i, image in enumerate(images):
-            buf = io.BytesIO()
-            PIL.Image.fromarray(image).save(buf, format="png")
-            digits = f"{i:08d}"
-            zf.writestr(f"{digits[:5]}/img{digits}.png", buf.getvalue())
-        provenance = {"person": person, "consent": CONSENT, "fps": f"{fps:g}",
-                      "sources": [{"name": "take1.mp4"}, {"name": "take2.mp4"}], "frames": index}
-        zf.writestr("dataset.json", json.dumps({"labels": None, "likeness": provenance}))
-    return path
+    provenance = {"person": person, "consent": CONSENT, "fps": f"{fps:g}",
+                  "sources": [{"name": "take1.mp4"}, {"name": "take2.mp4"}], "frames": index}
+    return write_zip(path, images, provenance=provenance)
 
 
 def train_run(data: Path, work: Path, cache: Path, kimg: str = "0.064", snap: str = "0.032") -> Path:

@@ -27,8 +27,10 @@ def frames(n: int, size: int, seed: int, width: int | None = None) -> list[np.nd
     return out
 
 
-def write_zip(path: Path, images: list[np.ndarray], person: str | None = "ana", fps: int = 1) -> Path:
-    """NVIDIA dataset_tool layout (00000/img00000000.png, dataset.json) with a likeness block naming the sitter."""
+def write_zip(path: Path, images: list[np.ndarray], person: str | None = "ana", fps: int = 1,
+              provenance: dict | None = None) -> Path:
+    """NVIDIA dataset_tool layout (00000/img00000000.png, dataset.json) with a likeness block naming the sitter
+    (or the whole `provenance` block when given)."""
     with zipfile.ZipFile(path, "w") as zf:
         for i, image in enumerate(images):
             buf = io.BytesIO()
@@ -36,7 +38,9 @@ def write_zip(path: Path, images: list[np.ndarray], person: str | None = "ana", 
             idx = f"{i:08d}"
             zf.writestr(f"{idx[:5]}/img{idx}.png", buf.getvalue())
         meta = {"labels": None}
-        if person:
+        if provenance is not None:
+            meta["likeness"] = provenance
+        elif person:
             meta["likeness"] = {"person": person, "fps": fps}
         zf.writestr("dataset.json", json.dumps(meta))
     return path
