@@ -68,7 +68,7 @@ def synthetic_frames(rng: np.random.Generator, count: int, size: int) -> np.ndar
 
 def write_dataset(path: Path, count: int, size: int, chunk: int = 64) -> Path:
     """A dataset zip as `likeness prepare` writes it (PNG level 1)."""
-    from training.dataset_writer import DatasetZipWriter, encode_png
+    from training.footage.dataset_writer import DatasetZipWriter, encode_png
 
     rng = np.random.default_rng(0)
     with DatasetZipWriter(path) as writer:
@@ -125,7 +125,7 @@ def breakdown(run: Path, data: Path, opts, extractor) -> list[dict]:
     from evaluation.metrics_log import METRIC_GROUPS
     from evaluation.stats import cached_real_stats
     from training.dataset import ImageDataset
-    from training.importing import load_any_generator
+    from training.importers.importing import load_any_generator
 
     device = extractor.device
     dataset = ImageDataset(data)

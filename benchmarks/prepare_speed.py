@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def build_source(path: Path, seconds: float) -> None:
-    from training.demo_clip import write_demo_clip
+    from training.footage.demo_clip import write_demo_clip
 
     started = time.monotonic()
     # grain 3 at crf 16 gives about 14 Mbit/s, the bitrate of 1080p30 phone footage; the decoder's cost grows
@@ -54,7 +54,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=0, help="prepare's worker threads (default: one per core)")
     args = parser.parse_args()
 
-    from training.prepare import PrepareOptions, available_cores, prepare
+    from training.footage.prepare import PrepareOptions, available_cores, prepare
 
     with tempfile.TemporaryDirectory(prefix="likeness-bench-") as tmp:
         source = args.source or Path(tmp) / "source-1080p30.mp4"

@@ -366,7 +366,7 @@ def _reals(dataset: ImageDataset, extractor, opts: EvaluateOptions, main: bool):
 
 def _load_generator(job: SnapshotJob, dataset: ImageDataset, device: torch.device):
     from training.checkpoint import generator_from_payload
-    from training.importing import load_any_checkpoint
+    from training.importers.importing import load_any_checkpoint
 
     payload = load_any_checkpoint(job.path)
     check_fits(dataset, payload.get("G_kwargs") or {}, job.name)

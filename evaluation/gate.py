@@ -281,7 +281,7 @@ def _pin_approved(entry: dict[str, Any], registry: Path) -> None:
 
 
 def _snapshot_person(path: Path) -> str | None:
-    from training.importing import is_likeness_checkpoint
+    from training.importers.importing import is_likeness_checkpoint
 
     config_path = path.parent / "config.json"
     if config_path.is_file():

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from evaluation.inception import full_fp32
-from training.timecode import format_clock
+from training.footage.timecode import format_clock
 
 DEFAULT_PERCENTILE = 5.0
 DEFAULT_WINDOW_S = 1.0

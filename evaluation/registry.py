@@ -135,7 +135,7 @@ class ApprovedModel:
     def load_generator(self, device: str = "cpu"):
         """The approved generator, whatever the file's format (ours, or an NVIDIA / rosinality file approved by
         hand), read without running code from it."""
-        from training.importing import load_any_generator
+        from training.importers.importing import load_any_generator
 
         return load_any_generator(self.snapshot, device=device)
 

@@ -106,7 +106,7 @@ class Pictures:
 
     def _generator(self, run_dir: Path, best: dict[str, Any], device):
         from training.checkpoint import generator_from_payload
-        from training.importing import load_any_checkpoint
+        from training.importers.importing import load_any_checkpoint
 
         path = run_dir / best["snapshot"]
         if not path.is_file():

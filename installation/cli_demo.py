@@ -31,7 +31,7 @@ def run(args) -> int:
 
     from installation.demo import DemoSettings, run_demo
     from training.errors import UsageError
-    from training.framing import check_size
+    from training.footage.framing import check_size
 
     try:
         size = int(args.size)

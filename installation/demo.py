@@ -1,6 +1,6 @@
 """`likeness demo`: the whole first step on a bundled default, with no footage and no person needed.
 
-It renders a synthetic sitter (training/demo_clip.py), prepares the two datasets an artist makes from a session
+It renders a synthetic sitter (training/footage/demo_clip.py), prepares the two datasets an artist makes from a session
 (1 fps to pre-train, 10 fps to add detail) and verifies them, so a newcomer sees real files and real output of
 every step in about half a minute. Outputs that already exist are kept, so a second run is instant.
 """
@@ -19,7 +19,7 @@ RATES = (Fraction(1), Fraction(10))
 
 
 def consent_note(seed: int) -> str:
-    return (f"Synthetic subject: drawn by `likeness demo` (training/demo_clip.py, seed {seed}); no real person "
+    return (f"Synthetic subject: drawn by `likeness demo` (training/footage/demo_clip.py, seed {seed}); no real person "
             "is depicted, so no consent is needed, and none was recorded.")
 
 
@@ -40,10 +40,10 @@ def demo_paths(settings: DemoSettings) -> tuple[Path, list[Path]]:
 
 def run_demo(settings: DemoSettings, say: Callable[[str], None] = print) -> list[Path]:
     """Make (or keep) the clip and both datasets, then print what `likeness dataset info` says of each."""
-    from training.dataset_info import format_report, inspect_dataset
-    from training.demo_clip import write_demo_clip
-    from training.prepare import PrepareOptions, prepare
-    from training.prepare_report import report_lines
+    from training.footage.dataset_info import format_report, inspect_dataset
+    from training.footage.demo_clip import write_demo_clip
+    from training.footage.prepare import PrepareOptions, prepare
+    from training.footage.prepare_report import report_lines
 
     if settings.duration <= 0:
         raise UsageError("--duration must be above zero seconds")

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import run_cli
 from footage import cfr_video
-from training.prepare import PrepareOptions, prepare
+from training.footage.prepare import PrepareOptions, prepare
 
 
 @pytest.fixture(scope="module")

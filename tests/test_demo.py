@@ -6,7 +6,7 @@ import av
 import numpy as np
 
 from conftest import run_cli
-from training.demo_clip import SitterRenderer, make_look, pose_at, write_demo_clip
+from training.footage.demo_clip import SitterRenderer, make_look, pose_at, write_demo_clip
 
 
 def test_a_seed_always_gives_the_same_sitter():

@@ -20,10 +20,10 @@ from foreign_formats import (ADA_SRC, SG3_SG2_SRC, SG3_SRC, UNKNOWN_SRC, EasyDic
                              rosinality_generator_state, write_nvidia_pickle, write_rosinality_checkpoint)
 from training.checkpoint import build_network
 from training.errors import DataError
-from training.import_common import channel_params
-from training.importing import load_any_checkpoint, load_any_generator
+from training.importers.import_common import channel_params
+from training.importers.importing import load_any_checkpoint, load_any_generator
 from training.networks import Discriminator, Generator
-from training.safe_unpickle import restricted_load
+from training.importers.safe_unpickle import restricted_load
 
 TOL = 1e-4
 

@@ -14,8 +14,8 @@ import pytest
 
 from conftest import ROOT, run_cli
 from footage import cfr_video, corrupt_packet, missing_times, zip_indices
-from training.prepare import PrepareOptions, prepare
-from training.timecode import format_clock
+from training.footage.prepare import PrepareOptions, prepare
+from training.footage.timecode import format_clock
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ import PIL.Image
 import pytest
 
 from footage import barcode_frame, cfr_video, read_barcode, write_video, zip_images
-from training.framing import parse_center, plan_frame
-from training.prepare import PrepareOptions, prepare
+from training.footage.framing import parse_center, plan_frame
+from training.footage.prepare import PrepareOptions, prepare
 
 
 def options(inputs, out, **kw):
@@ -121,7 +121,7 @@ def band_picture(width=320, height=180):
     ("1,0.5", [(140, 160, "green"), (160, 240, "blue"), (240, 320, "white")]),  # x in [140, 320)
 ])
 def test_crop_center_on_an_image_folder(tmp_path, center, expected):
-    from training.framing import parse_center
+    from training.footage.framing import parse_center
 
     folder = tmp_path / "stills"
     folder.mkdir()
@@ -189,7 +189,7 @@ def test_frame_to_image_matches_a_plain_conversion(tmp_path):
     """The zero-copy RGBX wrapping honours the row padding of odd widths and keeps the frame alive."""
     import av
 
-    from training.video_source import frame_to_image
+    from training.footage.video_source import frame_to_image
 
     path = cfr_video(tmp_path / "odd.mp4", 3, Fraction(30), width=166, height=94)
     with av.open(str(path)) as c:

@@ -15,7 +15,7 @@ import scipy.ndimage
 import training
 from footage import barcode_frame, cfr_video, read_barcode, zip_images
 from training.dataset import ImageDataset
-from training.prepare import PrepareOptions, prepare
+from training.footage.prepare import PrepareOptions, prepare
 
 
 def options(inputs, out, **kw):
@@ -54,7 +54,7 @@ def test_zip_layout_matches_nvidia_dataset_tool(clip, tmp_path):
 
 
 def test_frame_names_roll_over_every_thousand():
-    from training.dataset_writer import frame_name
+    from training.footage.dataset_writer import frame_name
 
     assert frame_name(999) == "00000/img00000999.png" and frame_name(1000) == "00001/img00001000.png"
     assert frame_name(123456) == "00123/img00123456.png"
@@ -146,7 +146,7 @@ def reference_blur(image):
 
 
 def test_report_blur_lists_blurriest_without_removing(tmp_path):
-    from training.prepare_report import report_lines
+    from training.footage.prepare_report import report_lines
 
     sharp_and_soft(tmp_path / "s", [1, 0, 1, 1, 0, 1])
     opts = options([tmp_path / "s"], tmp_path / "d.zip", report_blur=2)
@@ -161,7 +161,7 @@ def test_report_blur_lists_blurriest_without_removing(tmp_path):
 
 
 def test_drop_blur_removes_and_records(tmp_path):
-    from training.prepare_report import report_lines
+    from training.footage.prepare_report import report_lines
 
     sharp_and_soft(tmp_path / "s", [1, 0, 1, 0, 0, 1])
     opts = options([tmp_path / "s"], tmp_path / "d.zip", drop_blur=100.0)
@@ -177,7 +177,7 @@ def test_drop_blur_removes_and_records(tmp_path):
 @pytest.mark.parametrize("shape", [(1, 1, 3), (5, 7, 3), (33, 17), (64, 64, 3)])
 @pytest.mark.parametrize("level", [0, 1, 6, 9])
 def test_png_encoder_round_trips_through_pil(shape, level):
-    from training.dataset_writer import encode_png
+    from training.footage.dataset_writer import encode_png
 
     rng = np.random.default_rng(level)
     smooth = np.cumsum(rng.integers(0, 9, shape), axis=0) % 256  # rows differ by wrapping amounts

@@ -10,9 +10,9 @@ from fractions import Fraction
 import pytest
 
 from footage import average_rate, cfr_video, decoded_times, expected_indices, write_video, zip_indices
-from training.prepare import PrepareOptions, prepare
-from training.frame_targets import TargetClock
-from training.timecode import format_clock, parse_rate, parse_time
+from training.footage.prepare import PrepareOptions, prepare
+from training.footage.frame_targets import TargetClock
+from training.footage.timecode import format_clock, parse_rate, parse_time
 
 
 def options(inputs, out, **kw):

@@ -131,5 +131,5 @@ def generator_from_payload(payload: dict[str, Any], source: str | os.PathLike, *
 
 
 def load_generator(path: str | os.PathLike, *, device: str | torch.device = "cpu", ema: bool = True) -> torch.nn.Module:
-    """The generator of one of our checkpoints; `training.importing.load_any_generator` also takes foreign files."""
+    """The generator of one of our checkpoints; `training.importers.importing.load_any_generator` also takes foreign files."""
     return generator_from_payload(load_checkpoint(path), path, device=device, ema=ema)

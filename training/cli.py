@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 
 COMMAND_MODULES: list[str] = [
-    "training.cli_prepare",
-    "training.cli_dataset",
+    "training.footage.cli_prepare",
+    "training.footage.cli_dataset",
     "training.cli_train",
-    "training.cli_import",
+    "training.importers.cli_import",
     "training.cli_generate",
 ]
 

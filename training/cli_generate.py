@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from training.atomic import atomic_output, check_output_free
     from training.errors import UsageError
     from training.hashing import file_sha256
-    from training.importing import load_any_generator
+    from training.importers.importing import load_any_generator
     from training.networks import z_from_seed
 
     outdir = Path(args.outdir)

@@ -260,7 +260,7 @@ def plan_new(args: argparse.Namespace, world_size: int) -> Plan:
 
 def _load_parent(path: Path) -> dict[str, Any]:
     """Our snapshot, or a public model (NVIDIA .pkl, rosinality .pt) imported on the fly without running its code."""
-    from training.importing import load_any_checkpoint
+    from training.importers.importing import load_any_checkpoint
 
     payload = load_any_checkpoint(path)
     if "G_kwargs" not in payload or ("G" not in payload and "G_ema" not in payload):

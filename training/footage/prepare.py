@@ -21,15 +21,15 @@ from pathlib import Path
 
 import training
 from training.atomic import atomic_output, check_output_free
-from training.dataset_writer import DatasetZipWriter, encode_png
+from training.footage.dataset_writer import DatasetZipWriter, encode_png
 from training.errors import DataError, UsageError
-from training.framing import FramePlan, check_size, plan_frame
+from training.footage.framing import FramePlan, check_size, plan_frame
 from training.hashing import file_sha256, folder_sha256
-from training.image_folder import common_size, list_images, load_rgb
-from training.frame_targets import TargetClock
-from training.sharpness import laplacian_variance
-from training.timecode import describe_rate, expected_count, format_clock, format_rate, seconds_ms
-from training.video_source import BadFrame, FrameReader, VideoInfo, frame_to_image, normalise_rotation, probe_video
+from training.footage.image_folder import common_size, list_images, load_rgb
+from training.footage.frame_targets import TargetClock
+from training.footage.sharpness import laplacian_variance
+from training.footage.timecode import describe_rate, expected_count, format_clock, format_rate, seconds_ms
+from training.footage.video_source import BadFrame, FrameReader, VideoInfo, frame_to_image, normalise_rotation, probe_video
 
 
 @dataclass

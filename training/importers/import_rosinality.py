@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from training.errors import DataError
-from training.import_common import channel_params, fit_network
+from training.importers.import_common import channel_params, fit_network
 
 W_AVG_SAMPLES = 16384
 W_AVG_SEED = 0

@@ -1,4 +1,4 @@
-"""`likeness prepare`: the command line over training/prepare.py."""
+"""`likeness prepare`: the command line over training/footage/prepare.py."""
 
 from __future__ import annotations
 
@@ -103,9 +103,9 @@ def _read_consent(args) -> str:
 
 
 def options_from_args(args):
-    from training.framing import parse_center
-    from training.prepare import PrepareOptions
-    from training.timecode import parse_rate, parse_time
+    from training.footage.framing import parse_center
+    from training.footage.prepare import PrepareOptions
+    from training.footage.timecode import parse_rate, parse_time
 
     def integer(text: str) -> int:
         try:
@@ -135,8 +135,8 @@ def options_from_args(args):
 
 
 def run(args) -> int:
-    from training.prepare import prepare
-    from training.prepare_report import report_lines
+    from training.footage.prepare import prepare
+    from training.footage.prepare_report import report_lines
 
     options = options_from_args(args)
     result = prepare(options, warn=lambda message: print(f"likeness prepare: warning: {message}",

@@ -26,7 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_info(args) -> int:
-    from training.dataset_info import format_report, inspect_dataset, report_json
+    from training.footage.dataset_info import format_report, inspect_dataset, report_json
     from training.errors import DataError
 
     report = inspect_dataset(args.dataset, progress=not args.quiet)

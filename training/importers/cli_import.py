@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from training.atomic import check_output_free
     from training.checkpoint import save_checkpoint
     from training.errors import UsageError
-    from training.importing import describe, is_likeness_checkpoint, load_any_checkpoint
+    from training.importers.importing import describe, is_likeness_checkpoint, load_any_checkpoint
 
     source, out = Path(args.file), Path(args.out)
     if not source.is_file():

@@ -22,7 +22,7 @@ import torch
 
 from training.checkpoint import FORMAT, FORMAT_VERSION, generator_from_payload, load_checkpoint
 from training.errors import DataError, UsageError
-from training.import_common import plain, state_of
+from training.importers.import_common import plain, state_of
 
 NVIDIA = "nvidia-pickle"
 ROSINALITY = "rosinality"
@@ -44,7 +44,7 @@ def load_any_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
         return load_checkpoint(path)
     if head.startswith(b"PK\x03\x04") or head.startswith(LEGACY_TORCH_MAGIC):
         data = _load_torch_file(path, head)
-        from training.import_rosinality import is_rosinality
+        from training.importers.import_rosinality import is_rosinality
 
         if is_rosinality(data):
             return _import_rosinality(path, data)
@@ -83,8 +83,8 @@ def _is_ours(path: Path) -> bool:
 
 
 def _import_nvidia(path: Path) -> dict[str, Any]:
-    from training import import_nvidia
-    from training.safe_unpickle import PersistentRecord, restricted_load
+    from training.importers import import_nvidia
+    from training.importers.safe_unpickle import PersistentRecord, restricted_load
 
     with open(path, "rb") as f:
         try:
@@ -154,7 +154,7 @@ def _namespace_allowed():
 
 
 def _import_rosinality(path: Path, data: dict[str, Any]) -> dict[str, Any]:
-    from training import import_rosinality as ros
+    from training.importers import import_rosinality as ros
 
     args = data.get("args")
     latent_avg = data.get("latent_avg")

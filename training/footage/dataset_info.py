@@ -14,9 +14,9 @@ from fractions import Fraction
 from pathlib import Path
 
 from training.dataset import ImageDataset, is_power_of_two
-from training.dataset_writer import frame_name
+from training.footage.dataset_writer import frame_name
 from training.errors import DataError
-from training.timecode import describe_rate, format_clock
+from training.footage.timecode import describe_rate, format_clock
 
 
 @dataclass

@@ -18,8 +18,8 @@ from typing import Any
 import torch
 
 from training.errors import DataError
-from training.import_common import channel_params, fit_network
-from training.safe_unpickle import PersistentRecord
+from training.importers.import_common import channel_params, fit_network
+from training.importers.safe_unpickle import PersistentRecord
 
 REPOSITORIES = {
     "training.networks": "NVlabs/stylegan2-ada-pytorch",

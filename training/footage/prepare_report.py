@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from training.prepare import FrameNote, PrepareOptions, PrepareResult
-from training.timecode import describe_rate, format_clock
-from training.video_source import DEPENDENT
+from training.footage.prepare import FrameNote, PrepareOptions, PrepareResult
+from training.footage.timecode import describe_rate, format_clock
+from training.footage.video_source import DEPENDENT
 
 
 def human_bytes(n: int) -> str:
