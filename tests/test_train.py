@@ -112,8 +112,21 @@ def run_a(data, tmp_path_factory) -> Path:
 # -- a short run ------------------------------------------------------------------------------------------------------
 
 
+def tensorboard_scalars(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
+    """What TensorBoard itself shows for a run folder: every events file read, purges applied."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    acc.Reload()
+    return {tag: [(e.step, e.value) for e in acc.Scalars(tag)] for tag in acc.Tags()["scalars"]}
+
+
+def run_files(run_dir: Path) -> list[str]:
+    return sorted(p.name for p in run_dir.iterdir() if not p.name.startswith(".") and ".tfevents." not in p.name)
+
+
 def test_short_run_writes_a_complete_run_folder(run_a, data):
-    names = sorted(p.name for p in run_a.iterdir() if not p.name.startswith("."))
+    names = run_files(run_a)
     assert names == ["config.json", "fakes000000.032.png", "fakes000000.064.png", "fakes000000.096.png",
                      "fakes_init.png", "log.jsonl", "reals.png", "snapshot-000000.032.pt",
                      "snapshot-000000.064.pt", "snapshot-000000.096.pt"]
@@ -132,6 +145,14 @@ def test_short_run_writes_a_complete_run_folder(run_a, data):
         for key in ("loss_G", "loss_D", "loss_D_real", "loss_D_fake", "sec_per_kimg", "img_per_s", "pl_mean"):
             assert math.isfinite(record[key]), (key, record)
     assert "r1_penalty" in log[0] and "pl_penalty" in log[0]  # both regularisers run on step 0
+
+    assert len(list(run_a.glob("events.out.tfevents.*"))) == 1
+    scalars = tensorboard_scalars(run_a)
+    for key in ("loss_G", "loss_D", "sec_per_kimg", "pl_mean", "cpu_mem_peak_gb"):
+        expected = [(r["nimg"], r[key]) for r in log]
+        assert [s for s, _ in scalars[key]] == [s for s, _ in expected], key
+        assert np.allclose([v for _, v in scalars[key]], [v for _, v in expected], rtol=1e-6), key  # float32
+    assert "r1_penalty" in scalars and not {"tick", "kimg", "nimg", "time"} & set(scalars)
 
     from training.run_folder import snapshot_nimg
 
@@ -194,9 +215,29 @@ def test_resume_after_sigkill_repeats_the_uninterrupted_run_bit_for_bit(run_a, d
     assert ticks == sorted(ticks) and len(ticks) == len(set(ticks))  # the killed run's extra ticks were dropped
     assert [r["event"] for r in log if "event" in r] == ["resume"]
     assert not [p for p in run_b.iterdir() if ".likeness-tmp-" in p.name]
-    assert sorted(p.name for p in run_b.iterdir()) == sorted(p.name for p in run_a.iterdir())
+    assert run_files(run_b) == run_files(run_a)
+    assert len(list(run_b.glob("events.out.tfevents.*"))) == 2  # the killed run's and the resumed run's
+    scalars = tensorboard_scalars(run_b)  # TensorBoard hides the killed run's ticks past the snapshot, as the log
+    assert [step for step, _ in scalars["loss_G"]] == ticks
+    assert np.allclose([v for _, v in scalars["loss_G"]], [r["loss_G"] for r in log if "tick" in r], rtol=1e-6)
     for grid in run_a.glob("fakes*.png"):  # including the one a kill may have cut off, re-rendered on resume
         assert (run_b / grid.name).read_bytes() == grid.read_bytes(), grid.name
+
+
+def test_tensorboard_forgets_the_ticks_a_killed_run_logged_after_its_last_snapshot(run_a, tmp_path):
+    run = tmp_path / "ana" / run_a.name
+    shutil.copytree(run_a, run)
+    for late in ("000000.064", "000000.096"):  # as if killed just before writing the 64-image snapshot
+        (run / f"snapshot-{late}.pt").unlink()
+    assert [step for step, _ in tensorboard_scalars(run)["loss_G"]][-1] == 96
+
+    result = train("--resume", run, cwd=tmp_path, cache=tmp_path / "cache")
+    assert result.returncode == 0, result.stderr
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    ticks = [r for r in log if "tick" in r]
+    scalars = tensorboard_scalars(run)["loss_G"]
+    assert [step for step, _ in scalars] == [r["nimg"] for r in ticks]
+    assert np.allclose([v for _, v in scalars], [r["loss_G"] for r in ticks], rtol=1e-6)
 
 
 def test_resume_refuses_a_different_config_and_changes_nothing(run_a, data, tmp_path, capsys):
@@ -375,8 +416,8 @@ def test_two_gloo_processes_update_like_one_process_with_two_rounds(data, tmp_pa
     assert one["progress"]["batch_idx"] == two["progress"]["batch_idx"] == 2  # step 0 ran all four phases
     for key in STATE_KEYS:
         assert tensors_equal(one[key], two[key]) == [], key
-    files = sorted(p.name for p in only_run(tmp_path / "two").iterdir() if not p.name.startswith("."))
-    assert files == sorted(p.name for p in only_run(tmp_path / "one").iterdir() if not p.name.startswith("."))
+    assert run_files(only_run(tmp_path / "two")) == run_files(only_run(tmp_path / "one"))
+    assert len(list(only_run(tmp_path / "two").glob("events.out.tfevents.*"))) == 1
 
 
 # -- signals ----------------------------------------------------------------------------------------------------------

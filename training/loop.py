@@ -256,7 +256,7 @@ class Trainer:
                                         snapshot=plan.snapshot.name, time=time.time(),
                                         changed=cfg["resumes"][-1]["changed"]))
         write_config(run_dir, cfg)
-        self.writer.open_tensorboard(purge_step=self.cur_nimg // 1000 if plan.mode == "resume" else None)
+        self.writer.open_tensorboard(resumed_at=self.cur_nimg if plan.mode == "resume" else None)
         if plan.mode == "resume":
             own_grid = run_dir / ("fakes" + plan.snapshot.name[len("snapshot-"):-len(".pt")] + ".png")
             if not own_grid.exists():  # killed between writing the snapshot and its grid

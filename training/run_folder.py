@@ -299,6 +299,9 @@ def remove_stale_temps(run_dir: Path) -> list[Path]:
 # -- the rank-0 writer ---------------------------------------------------------------------------------------------
 
 
+TENSORBOARD_SKIPPED = ("tick", "kimg", "nimg", "time")  # the axes, not values to plot
+
+
 class RunWriter:
     """Everything rank 0 writes into the run folder."""
 
@@ -312,20 +315,24 @@ class RunWriter:
         self.last_snapshot: Path | None = None
         self.tb = None
 
-    def open_tensorboard(self, purge_step: int | None) -> None:
+    def open_tensorboard(self, resumed_at: int | None) -> None:
+        """Events beside log.jsonl when tensorboard is installed; a resumed run hides what the killed one logged."""
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
             return
+        # log.jsonl keeps the ticks up to the snapshot (nimg <= resumed_at); TensorBoard drops steps >= purge_step.
+        purge_step = None if resumed_at is None else resumed_at + 1
         self.tb = SummaryWriter(str(self.run_dir), purge_step=purge_step)
 
     def tick(self, record: dict[str, Any]) -> None:
         self.log.append(record)
         if self.tb is not None:
-            step = int(record["nimg"] // 1000)
+            # The step is images shown, not whole kimg: ticks shorter than 1 kimg stay apart and a resume can purge
+            # exactly what came after its snapshot.
             for key, value in record.items():
-                if isinstance(value, (int, float)) and key not in ("nimg", "time"):
-                    self.tb.add_scalar(key, value, global_step=step)
+                if isinstance(value, (int, float)) and not isinstance(value, bool) and key not in TENSORBOARD_SKIPPED:
+                    self.tb.add_scalar(key, value, global_step=int(record["nimg"]), walltime=record.get("time"))
             self.tb.flush()
 
     def label(self, nimg: int) -> str:
