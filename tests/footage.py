@@ -161,3 +161,12 @@ def missing_times(good: Path, bad: Path) -> list[Fraction]:
         return out
 
     return sorted(set(times(good)) - set(times(bad)))
+
+
+def prepare_options(inputs, out, **kw):
+    """PrepareOptions for a test run: a named sitter, recorded consent, 32 px and no progress bar unless changed."""
+    from training.footage.prepare import PrepareOptions
+
+    base = dict(person="Test Sitter", consent="synthetic test footage", size=32, progress=False)
+    base.update(kw)
+    return PrepareOptions(inputs=[str(p) for p in inputs], output=str(out), **base)

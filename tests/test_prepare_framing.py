@@ -12,15 +12,9 @@ import numpy as np
 import PIL.Image
 import pytest
 
-from footage import barcode_frame, cfr_video, read_barcode, write_video, zip_images
+from footage import barcode_frame, cfr_video, prepare_options, read_barcode, write_video, zip_images
 from training.footage.framing import parse_center, plan_frame
-from training.footage.prepare import PrepareOptions, prepare
-
-
-def options(inputs, out, **kw):
-    base = dict(person="Test Sitter", consent="synthetic test footage", size=32, progress=False)
-    base.update(kw)
-    return PrepareOptions(inputs=[str(p) for p in inputs], output=str(out), **base)
+from training.footage.prepare import prepare
 
 
 def coded_ramps(width_d, height_d, rotation):
@@ -93,7 +87,7 @@ def test_parse_center():
 
 def test_video_letterbox_bars_exactly_black_and_centred(tmp_path):
     path = cfr_video(tmp_path / "c.mp4", 6, Fraction(30))
-    prepare(options([path], tmp_path / "d.zip", fps=Fraction(10), size=64, fit="letterbox"))
+    prepare(prepare_options([path], tmp_path / "d.zip", fps=Fraction(10), size=64, fit="letterbox"))
     images = zip_images(tmp_path / "d.zip")
     assert len(images) == 2
     for i, image in enumerate(images):
@@ -104,7 +98,7 @@ def test_video_letterbox_bars_exactly_black_and_centred(tmp_path):
 
 def test_video_crop_keeps_the_central_square(tmp_path):
     path = cfr_video(tmp_path / "c.mp4", 3, Fraction(30), first_index=0xA5C3)
-    prepare(options([path], tmp_path / "d.zip", fps=Fraction(30), size=16))
+    prepare(prepare_options([path], tmp_path / "d.zip", fps=Fraction(30), size=16))
     assert [read_barcode(im) for im in zip_images(tmp_path / "d.zip")] == [0xA5C3, 0xA5C4, 0xA5C5]
 
 
@@ -126,7 +120,7 @@ def test_crop_center_on_an_image_folder(tmp_path, center, expected):
     folder = tmp_path / "stills"
     folder.mkdir()
     PIL.Image.fromarray(band_picture()).save(folder / "a.png")
-    prepare(options([folder], tmp_path / "d.zip", size=64, crop_center=parse_center(center)))
+    prepare(prepare_options([folder], tmp_path / "d.zip", size=64, crop_center=parse_center(center)))
     (image,) = zip_images(tmp_path / "d.zip")
     rgb = {"red": (255, 0, 0), "green": (0, 255, 0), "blue": (0, 0, 255), "white": (255, 255, 255)}
     left = expected[0][0]
@@ -149,7 +143,7 @@ def test_rotation_flag_is_honoured(tmp_path, rotation, corner):
 
     path = write_video(tmp_path / "r.mp4", [Fraction(0), Fraction(1, 30)], time_base=Fraction(1, 30),
                        rate=Fraction(30), rotation=rotation, picture=picture)
-    result = prepare(options([path], tmp_path / "d.zip", fps=Fraction(30), size=64, fit="letterbox"))
+    result = prepare(prepare_options([path], tmp_path / "d.zip", fps=Fraction(30), size=64, fit="letterbox"))
     image = zip_images(tmp_path / "d.zip")[0].mean(axis=2)
     turned = rotation % 180 != 0
     content = image[:, 14:50] if turned else image[14:50, :]
@@ -179,7 +173,7 @@ def test_anamorphic_video(tmp_path):
         frame.pts = 0
         for p in list(s.encode(frame)) + list(s.encode()):
             c.mux(p)
-    result = prepare(options([path], tmp_path / "d.zip", fps=Fraction(1), size=64, fit="letterbox"))
+    result = prepare(prepare_options([path], tmp_path / "d.zip", fps=Fraction(1), size=64, fit="letterbox"))
     (image,) = zip_images(tmp_path / "d.zip")
     assert (image[:14] == 0).all() and (image[50:] == 0).all() and (image[14:50].mean(axis=2) > 60).all()
     assert result.provenance["sources"][0]["sample_aspect"] == "2/1"

@@ -13,15 +13,9 @@ import pytest
 import scipy.ndimage
 
 import training
-from footage import barcode_frame, cfr_video, read_barcode, zip_images
+from footage import barcode_frame, cfr_video, prepare_options, read_barcode, zip_images
 from training.dataset import ImageDataset
-from training.footage.prepare import PrepareOptions, prepare
-
-
-def options(inputs, out, **kw):
-    base = dict(person="Test Sitter", consent="synthetic test footage", size=32, progress=False)
-    base.update(kw)
-    return PrepareOptions(inputs=[str(p) for p in inputs], output=str(out), **base)
+from training.footage.prepare import prepare
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +34,7 @@ def nvidia_style_read(path):
 
 def test_zip_layout_matches_nvidia_dataset_tool(clip, tmp_path):
     out = tmp_path / "d.zip"
-    prepare(options([clip], out, fps=Fraction(30)))
+    prepare(prepare_options([clip], out, fps=Fraction(30)))
     with zipfile.ZipFile(out) as zf:
         infos = zf.infolist()
         assert [i.filename for i in infos] == [f"00000/img{i:08d}.png" for i in range(30)] + ["dataset.json"]
@@ -62,7 +56,7 @@ def test_frame_names_roll_over_every_thousand():
 
 def test_provenance_block(clip, tmp_path):
     out = tmp_path / "d.zip"
-    prepare(options([clip], out, fps=Fraction(10), consent="signed release, 2026-11-02", png_level=3))
+    prepare(prepare_options([clip], out, fps=Fraction(10), consent="signed release, 2026-11-02", png_level=3))
     ds = ImageDataset(out)
     ds.require_trainable()
     assert len(ds) == 10 and ds.resolution == 32
@@ -86,8 +80,8 @@ def test_provenance_block(clip, tmp_path):
 
 
 def test_png_level_changes_size_not_pixels(clip, tmp_path):
-    prepare(options([clip], tmp_path / "l0.zip", fps=Fraction(10), png_level=0))
-    prepare(options([clip], tmp_path / "l9.zip", fps=Fraction(10), png_level=9))
+    prepare(prepare_options([clip], tmp_path / "l0.zip", fps=Fraction(10), png_level=0))
+    prepare(prepare_options([clip], tmp_path / "l9.zip", fps=Fraction(10), png_level=9))
     a, b = zip_images(tmp_path / "l0.zip"), zip_images(tmp_path / "l9.zip")
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
     assert (tmp_path / "l0.zip").stat().st_size > 1.5 * (tmp_path / "l9.zip").stat().st_size
@@ -107,7 +101,7 @@ def test_image_folder_in_natural_order(tmp_path):
         PIL.Image.fromarray(barcode_frame(i)).save(tmp_path / "stills" / name)
     (tmp_path / "stills" / ".hidden.png").write_bytes(b"not looked at")
     (tmp_path / "stills" / "notes.txt").write_text("ignored")
-    result = prepare(options([tmp_path / "stills"], tmp_path / "d.zip"))
+    result = prepare(prepare_options([tmp_path / "stills"], tmp_path / "d.zip"))
     assert [read_barcode(im) for im in zip_images(tmp_path / "d.zip")] == [0, 1, 2, 3]
     block = result.provenance
     assert block["frames"] == [[0, n] for n in names] and block["fps"] is None
@@ -124,7 +118,7 @@ def test_exif_orientation_is_honoured(tmp_path):
     exif = PIL.Image.Exif()
     exif[0x0112] = 6
     PIL.Image.fromarray(picture).save(folder / "a.jpg", exif=exif, quality=95)
-    prepare(options([folder], tmp_path / "d.zip", size=64, fit="letterbox"))
+    prepare(prepare_options([folder], tmp_path / "d.zip", size=64, fit="letterbox"))
     (image,) = zip_images(tmp_path / "d.zip")
     assert (image[:, :14] == 0).all() and (image[:, 50:] == 0).all()  # portrait: bars left and right
     content = image[:, 14:50].mean(axis=2)
@@ -149,7 +143,7 @@ def test_report_blur_lists_blurriest_without_removing(tmp_path):
     from training.footage.prepare_report import report_lines
 
     sharp_and_soft(tmp_path / "s", [1, 0, 1, 1, 0, 1])
-    opts = options([tmp_path / "s"], tmp_path / "d.zip", report_blur=2)
+    opts = prepare_options([tmp_path / "s"], tmp_path / "d.zip", report_blur=2)
     result = prepare(opts)
     images = zip_images(tmp_path / "d.zip")
     assert len(images) == 6
@@ -164,7 +158,7 @@ def test_drop_blur_removes_and_records(tmp_path):
     from training.footage.prepare_report import report_lines
 
     sharp_and_soft(tmp_path / "s", [1, 0, 1, 0, 0, 1])
-    opts = options([tmp_path / "s"], tmp_path / "d.zip", drop_blur=100.0)
+    opts = prepare_options([tmp_path / "s"], tmp_path / "d.zip", drop_blur=100.0)
     result = prepare(opts)
     kept = zip_images(tmp_path / "d.zip")
     assert len(kept) == 3 and all(reference_blur(im) >= 100 for im in kept)

@@ -9,16 +9,10 @@ from fractions import Fraction
 
 import pytest
 
-from footage import average_rate, cfr_video, decoded_times, expected_indices, write_video, zip_indices
-from training.footage.prepare import PrepareOptions, prepare
+from footage import average_rate, cfr_video, decoded_times, expected_indices, prepare_options, write_video, zip_indices
+from training.footage.prepare import prepare
 from training.footage.frame_targets import TargetClock
 from training.footage.timecode import format_clock, parse_rate, parse_time
-
-
-def options(inputs, out, **kw):
-    base = dict(person="Test Sitter", consent="synthetic test footage", size=32, progress=False)
-    base.update(kw)
-    return PrepareOptions(inputs=[str(p) for p in inputs], output=str(out), **base)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +53,7 @@ def test_frame_exact_sampling(videos, tmp_path, which, fps):
     path = videos[which]
     rate = parse_rate(fps)
     expected = expected_indices(decoded_times(path), rate, Fraction(1, 2) / average_rate(path))
-    result = prepare(options([path], tmp_path / "d.zip", fps=rate))
+    result = prepare(prepare_options([path], tmp_path / "d.zip", fps=rate))
     assert zip_indices(tmp_path / "d.zip") == expected
     assert result.frames == len(expected) and result.repeats == 0
     if which == "ntsc" and fps == "12":
@@ -70,7 +64,7 @@ def test_frame_exact_sampling(videos, tmp_path, which, fps):
 
 def test_ntsc_frame_times_in_provenance(videos, tmp_path):
     """At 29.97 fps the frame for the target 1.0 s is frame 30 at 1.001 s (frame 29 at 0.968 s is too early)."""
-    result = prepare(options([videos["ntsc"]], tmp_path / "d.zip", fps=Fraction(1)))
+    result = prepare(prepare_options([videos["ntsc"]], tmp_path / "d.zip", fps=Fraction(1)))
     assert zip_indices(tmp_path / "d.zip") == [0, 30, 60, 90]
     assert result.provenance["frames"] == [[0, 0.0], [0, 1.001], [0, 2.002], [0, 3.003]]
 
@@ -87,7 +81,7 @@ def test_variable_frame_rate(tmp_path, container, fps):
     assert decoded_times(path) == times
     rate = parse_rate(fps)
     expected = expected_indices(times, rate, Fraction(1, 2) / average_rate(path))
-    result = prepare(options([path], tmp_path / "d.zip", fps=rate))
+    result = prepare(prepare_options([path], tmp_path / "d.zip", fps=rate))
     assert zip_indices(tmp_path / "d.zip") == expected
     assert result.repeats == len(expected) - len(set(expected))
     assert result.provenance["repeated_frames"] == result.repeats
@@ -111,7 +105,7 @@ def test_repeats_warned_when_fps_above_source_rate(videos, tmp_path):
 def test_several_videos_form_one_timeline(tmp_path):
     a = cfr_video(tmp_path / "a.mp4", 45, Fraction(30))  # 1.5 s, indices 0..44
     b = cfr_video(tmp_path / "b.mkv", 50, Fraction(25), first_index=1000)  # 2 s, indices 1000..1049
-    result = prepare(options([a, b], tmp_path / "d.zip", fps=Fraction(4)))
+    result = prepare(prepare_options([a, b], tmp_path / "d.zip", fps=Fraction(4)))
     times = decoded_times(a) + [Fraction(3, 2) + t for t in decoded_times(b)]
     labels = list(range(45)) + list(range(1000, 1050))
     # the half frame belongs to the frame's own source: 1/60 s in a.mp4, 1/50 s in b.mkv
@@ -134,7 +128,7 @@ def test_start_and_end_trim_the_timeline_and_seek(tmp_path):
     """--start 3.5 lies past SEEK_AFTER, so the reader seeks (backward to a keyframe) instead of decoding from 0."""
     path = cfr_video(tmp_path / "long.mp4", 180, Fraction(30), gop=30)  # 6 s, keyframe every second
     times = decoded_times(path)
-    result = prepare(options([path], tmp_path / "d.zip", fps=Fraction(10), start=Fraction(7, 2),
+    result = prepare(prepare_options([path], tmp_path / "d.zip", fps=Fraction(10), start=Fraction(7, 2),
                              end=parse_time("0:05.2")))
     expected = expected_indices(times, Fraction(10), Fraction(1, 60), start=Fraction(7, 2), end=Fraction(26, 5))
     assert zip_indices(tmp_path / "d.zip") == expected == list(range(105, 156, 3))
@@ -145,5 +139,5 @@ def test_start_and_end_trim_the_timeline_and_seek(tmp_path):
 def test_start_in_second_video(tmp_path):
     a = cfr_video(tmp_path / "a.mp4", 30, Fraction(30))
     b = cfr_video(tmp_path / "b.mp4", 60, Fraction(30), first_index=500)
-    prepare(options([a, b], tmp_path / "d.zip", fps=Fraction(2), start=Fraction(3, 2)))
+    prepare(prepare_options([a, b], tmp_path / "d.zip", fps=Fraction(2), start=Fraction(3, 2)))
     assert zip_indices(tmp_path / "d.zip") == [515, 530, 545]
