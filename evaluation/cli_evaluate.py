@@ -13,8 +13,9 @@ Measure the snapshots of a training run against the real frames, append the numb
 and write report.html / report.md in the run folder.
 
 For every snapshot (or each --snapshot): --num-fakes generated images (fake i is seed i: z as NVIDIA's
-generate.py draws it, constant noise, truncation 1, so `likeness generate SNAPSHOT --seeds 17` shows fake 17)
-go through the TensorFlow Inception network with NVIDIA's preprocessing, and are compared with ALL real frames:
+generate.py draws it, truncation 1, fresh noise per image as fid50k_full; with --noise-mode const,
+`likeness generate SNAPSHOT --seeds 17` shows exactly fake 17) go through the TensorFlow Inception network with
+NVIDIA's preprocessing, and are compared with ALL real frames:
 
   fid           Frechet Inception Distance, as NVIDIA's fid50k_full (lower is closer)
   kid           Kernel Inception Distance, unbiased, 100 subsets as NVIDIA's kid50k_full

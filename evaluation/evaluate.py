@@ -1,6 +1,6 @@
 """`likeness evaluate`: measure every snapshot of a run against the real frames and log the numbers.
 
-For each snapshot: N fakes (seed i for fake i, constant noise, truncation 1 by default) through Inception, then
+For each snapshot: N fakes (seed i for fake i, fresh noise per image, truncation 1 by default) through Inception, then
 FID (all reals, as fid50k_full), KID (NVIDIA's subsets), precision and recall (k = 3, on the same features),
 memorisation (share of near-copies of training frames) and separability (real-vs-fake probe accuracy). Real
 features are computed once per dataset and cached. Each snapshot's results are appended to the run's
