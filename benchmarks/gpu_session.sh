@@ -1,35 +1,45 @@
 #!/usr/bin/env bash
-# The GPU figures that issues 3 and 5 ask for, cut into steps that each end well inside a 10-minute command, so a
-# session with a borrowed GPU (30 minutes in all) spends its time measuring rather than planning.
+# The GPU work that issues 3 and 5 still need, cut into steps that each end well inside a 10-minute device command,
+# so a session with a borrowed GPU (30 minutes of device time in all, start-up included) spends it measuring.
+# In order of what the issues need most (the machine stays warm only 30 s between calls: issue them back to back):
 #
-#   benchmarks/gpu_session.sh speed    OUT   generator_speed (eager, then torch.compile reduce-overhead) and
-#                                             evaluate_speed (50,000 fakes against 10,000 reals)          ~7 min
-#   benchmarks/gpu_session.sh train    OUT   train_speed: config F at 256 px, batch 32, 40 kimg            ~4-8 min
-#   benchmarks/gpu_session.sh converge OUT   first call: the demo clip -> a 128 px 10 fps dataset -> `likeness
-#                                             train` for $TRAIN_SECONDS, stopped with SIGINT (which writes a
-#                                             snapshot); later calls resume the same run for as long again. Each
-#                                             call copies the first, middle and newest fakes grids, the reals and
-#                                             log.jsonl into OUT                                             ~9 min
-#   benchmarks/gpu_session.sh evaluate OUT   FID/KID/precision-recall of the converge run's snapshots (5,000 fakes
-#                                             each, all 1,200 reals) and its report.md                      ~2 min
+#   converge  OUT   first call: the demo clip -> a 128 px 10 fps dataset (1,200 frames) -> `likeness train`
+#                   for $TRAIN_SECONDS, stopped with SIGINT (which writes a snapshot); the next call resumes
+#                   the same run for as long again, and so on: two calls make the issue's >= 15 minutes.
+#                   Each call copies the first, middle and newest fakes grids, the reals, config.json and
+#                   log.jsonl into OUT                                                          ~8 min per call
+#   train     OUT   train_speed: config F at 256 px, batch 32, 40 kimg                                  ~4-8 min
+#   generator OUT   generator_speed at 256 and 1024 px, batches 1, 8, 32, eager; then again with
+#                   torch.compile reduce-overhead unless COMPILE=0                                      ~2-5 min
+#   evaluate-speed OUT  evaluate_speed: Inception features/s, and 50,000 fakes against 10,000 reals      ~3-5 min
+#   evaluate  OUT   FID/KID/precision-recall/memorisation/separability of the converge run's snapshots
+#                   ($EVAL_FAKES fakes each, all reals), report.md and report.html                      ~2-3 min
 #
 # Run from the repository root with the project importable (PYTHONPATH=. on a machine without an install). The
 # converge run lives in .gpu-run/ (git-ignored), so it survives between commands on the same machine. A GPU machine
 # without the project's packages needs av and tqdm carried as wheels for its Python (torch, numpy, pillow, scipy and
 # pyyaml are usually there; tensorboard is optional).
-# Overridable: PYTHON (python3), TRAIN_SECONDS (480), CONVERGE_RES (128), DEMO_SECONDS (120), EVAL_FAKES (5000),
-# DEVICE (auto).
+# Overridable: PYTHON (python3), TRAIN_SECONDS (450), CONVERGE_RES (128), DEMO_SECONDS (120), EVAL_FAKES (2000),
+# COMPILE (1), DEVICE (auto).
 set -euo pipefail
 
-step=${1:?usage: benchmarks/gpu_session.sh speed|train|converge|evaluate OUTDIR}
-out=${2:?usage: benchmarks/gpu_session.sh speed|train|converge|evaluate OUTDIR}
+step=${1:?usage: benchmarks/gpu_session.sh converge|train|generator|evaluate-speed|evaluate OUTDIR}
+out=${2:?usage: benchmarks/gpu_session.sh converge|train|generator|evaluate-speed|evaluate OUTDIR}
 py=${PYTHON:-python3}
-train_seconds=${TRAIN_SECONDS:-480}
+train_seconds=${TRAIN_SECONDS:-450}
 res=${CONVERGE_RES:-128}
 demo_seconds=${DEMO_SECONDS:-120}
-eval_fakes=${EVAL_FAKES:-5000}
+eval_fakes=${EVAL_FAKES:-2000}
+compile=${COMPILE:-1}
 device=${DEVICE:-auto}
 work=.gpu-run
+case "$step" in
+converge | train | generator | evaluate-speed | evaluate) ;;
+*)
+    echo "unknown step '$step': use converge, train, generator, evaluate-speed or evaluate" >&2
+    exit 2
+    ;;
+esac
 mkdir -p "$out" "$work"
 export PYTHONUNBUFFERED=1
 
@@ -39,11 +49,15 @@ run_dir() {  # the converge run's folder, once it exists
 }
 
 case "$step" in
-speed)
+generator)
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$out/gpu.txt" || true
     "$py" benchmarks/generator_speed.py --device "$device" --out "$out/generator_speed.jsonl"
-    "$py" benchmarks/generator_speed.py --device "$device" --compile reduce-overhead \
-        --out "$out/generator_speed.jsonl"
+    if [ "$compile" = 1 ]; then
+        "$py" benchmarks/generator_speed.py --device "$device" --compile reduce-overhead \
+            --out "$out/generator_speed.jsonl"
+    fi
+    ;;
+evaluate-speed)
     "$py" benchmarks/evaluate_speed.py --out "$out/evaluate_speed.jsonl"
     ;;
 train)
@@ -78,9 +92,5 @@ evaluate)
     [ -n "$run" ] || { echo "no converge run in $work/runs: run the converge step first" >&2; exit 1; }
     "$py" -m likeness evaluate "$run" --num-fakes "$eval_fakes"
     cp "$run/metrics.jsonl" "$run/report.md" "$run/report.html" "$out/"
-    ;;
-*)
-    echo "unknown step '$step': use speed, train, converge or evaluate" >&2
-    exit 2
     ;;
 esac
