@@ -18,6 +18,7 @@ import torch
 from foreign_formats import (ADA_SRC, SG3_SG2_SRC, SG3_SRC, UNKNOWN_SRC, EasyDict, Persistent, Raw,
                              dump_with_nvidia_names, persistent, rosinality_discriminator_state,
                              rosinality_generator_state, write_nvidia_pickle, write_rosinality_checkpoint)
+from random_weights import randomise
 from training.checkpoint import build_network
 from training.errors import DataError
 from training.importers.import_common import channel_params
@@ -32,27 +33,14 @@ def small_g(seed=0, **kw):
     args = dict(img_resolution=32, z_dim=8, w_dim=8, mapping_layers=2, channel_base=128, channel_max=16)
     args.update(kw)
     torch.manual_seed(seed)
-    return randomise(Generator(**args), seed)
+    return randomise(Generator(**args), seed + 100).eval()
 
 
 def small_d(seed=0, **kw):
     args = dict(img_resolution=32, channel_base=128, channel_max=16, mapping_layers=2)
     args.update(kw)
     torch.manual_seed(seed)
-    return randomise(Discriminator(**args), seed)
-
-
-def randomise(net, seed):
-    """Biases, noise strengths and w_avg start at zero; give them values so that they matter."""
-    gen = torch.Generator().manual_seed(seed + 100)
-    with torch.no_grad():
-        for name, p in net.named_parameters():
-            if name.endswith("bias") or name.endswith("noise_strength"):
-                p.add_(torch.randn(p.shape, generator=gen) * 0.3)
-        for name, b in net.named_buffers():
-            if name.endswith("w_avg"):
-                b.copy_(torch.randn(b.shape, generator=gen))
-    return net.eval()
+    return randomise(Discriminator(**args), seed + 100).eval()
 
 
 def nvidia_z(seeds, z_dim):

@@ -13,6 +13,7 @@ import pytest
 import scipy.signal
 import torch
 
+from random_weights import randomise
 from training.layers import modulated_conv2d
 from training.networks import (Discriminator, Generator, MinibatchStdLayer, SynthesisLayer, ToRGBLayer, z_from_seed,
                                zs_from_seeds)
@@ -30,19 +31,6 @@ def small_d(**kw):
     args = dict(img_resolution=32, channel_base=128, channel_max=16, mapping_layers=2)
     args.update(kw)
     return Discriminator(**args)
-
-
-def randomise(module, seed=0):
-    """Give biases and noise strengths non-zero values so that they matter in comparisons."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in module.named_parameters():
-            if name.endswith("noise_strength") or name.endswith("bias"):
-                p.add_(torch.randn(p.shape, generator=gen) * 0.3)
-        for name, b in module.named_buffers():
-            if name.endswith("w_avg"):
-                b.copy_(torch.randn(b.shape, generator=gen))
-    return module
 
 
 # ---------------------------------------------------------------------------------------------------------------
