@@ -122,7 +122,7 @@ def breakdown(run: Path, data: Path, opts, extractor) -> list[dict]:
     from evaluation.evaluate import compute_metrics
     from evaluation.fakes import FakeSpec, fake_features
     from evaluation.memorisation import frame_index
-    from evaluation.metrics_log import METRIC_GROUPS
+    from evaluation.metrics_log import metric_groups
     from evaluation.stats import cached_real_stats
     from training.dataset import ImageDataset
     from training.importers.importing import load_any_generator
@@ -143,7 +143,7 @@ def breakdown(run: Path, data: Path, opts, extractor) -> list[dict]:
                 "seconds": round(seconds, 3), "img_per_s": round(opts.num_fakes / seconds, 1)})
     index = frame_index(dataset)
     for group in opts.metrics:
-        metrics = list(METRIC_GROUPS[group])
+        metrics = list(metric_groups()[group])
         seconds, _ = timed(lambda: compute_metrics(metrics, stats, real, fake, dataset, index, opts), device)
         out.append({"measure": "phase", "phase": group, "seconds": round(seconds, 3)})
     return out

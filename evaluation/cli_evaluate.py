@@ -8,23 +8,16 @@ import sys
 
 from evaluation.cli_fid import non_negative_int, positive_int
 
-DESCRIPTION = """\
+DESCRIPTION_TEMPLATE = """\
 Measure the snapshots of a training run against the real frames, append the numbers to the run's metrics.jsonl
 and write report.html / report.md in the run folder.
 
 For every snapshot (or each --snapshot): --num-fakes generated images (fake i is seed i: z as NVIDIA's
 generate.py draws it, truncation 1, fresh noise per image as fid50k_full; with --noise-mode const,
 `likeness generate SNAPSHOT --seeds 17` shows exactly fake 17) go through the TensorFlow Inception network with
-NVIDIA's preprocessing, and are compared with ALL real frames:
+NVIDIA's preprocessing, and are compared with ALL real frames by each metric (--metrics picks some):
 
-  fid           Frechet Inception Distance, as NVIDIA's fid50k_full (lower is closer)
-  kid           Kernel Inception Distance, unbiased, 100 subsets as NVIDIA's kid50k_full
-  pr            precision and recall, k = 3, on the same Inception features (NVIDIA's pr50k3 uses VGG16)
-  memorisation  share of fakes that are near-copies of a training frame: nearer to their nearest frame than
-                the --copy-percentile of real frames are to their nearest non-adjacent frame (frames within
-                --copy-window seconds of the same source are left out: consecutive video frames look alike)
-  separability  accuracy of a logistic-regression probe telling fakes from reals (5-fold cross-validated;
-                50% = it cannot tell them apart)
+{metrics}
 
 Real features are cached by dataset sha256 (under $LIKENESS_CACHE). A measurement already in metrics.jsonl (same
 snapshot content, metric, number of fakes, real set, Inception weights and fake settings) is not repeated unless
@@ -32,6 +25,13 @@ snapshot content, metric, number of fakes, real set, Inception weights and fake 
 The report files in the run folder are rewritten each time (they are a view of metrics.jsonl).
 
 Several GPUs: run the same command under torchrun; the fakes are split across the processes."""
+
+def description() -> str:
+    """The --help text with one line per registered metric (evaluation/measures)."""
+    from evaluation.measures import help_lines
+
+    return DESCRIPTION_TEMPLATE.replace("{metrics}", help_lines())
+
 
 REPORT_DESCRIPTION = """\
 Redraw report.html, report.md and report/ in a run folder from its metrics.jsonl, without measuring anything.
@@ -62,8 +62,11 @@ def non_negative_float(text: str) -> float:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("evaluate", help="FID, KID, precision/recall, memorisation and separability of a "
-                              "run's snapshots, with a report", description=DESCRIPTION, epilog=EPILOG,
+    from evaluation.measures import METRICS
+
+    names = [m.name for m in METRICS]
+    p = subparsers.add_parser("evaluate", help="FID, KID, precision/recall, coverage and the other metrics of a "
+                              "run's snapshots, with a report", description=description(), epilog=EPILOG,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", metavar="RUN", help="the run folder (runs/<person>/<NNNNN>-...)")
     p.add_argument("--data", metavar="DATASET",
@@ -74,8 +77,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "default: every snapshot")
     p.add_argument("--num-fakes", type=positive_int, default=50_000, metavar="N",
                    help="generated images per snapshot (default: 50000, as fid50k_full; fewer raise FID)")
-    p.add_argument("--metrics", default="fid,kid,pr,memorisation,separability", metavar="LIST",
-                   help="comma-separated: fid,kid,pr,memorisation,separability (default: all)")
+    p.add_argument("--metrics", default=",".join(names), metavar="LIST",
+                   help=f"comma-separated: {','.join(names)} (default: all)")
     p.add_argument("--batch", type=positive_int, default=64, metavar="N",
                    help="images per generator and Inception batch (default: 64)")
     p.add_argument("--device", default="auto", help="auto (the GPU if there is one), cpu, cuda or cuda:N")

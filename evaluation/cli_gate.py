@@ -17,13 +17,16 @@ metrics.jsonl, written by `likeness evaluate`) and approve it when it meets the 
 person with the reason in words ("FID 114.2 is above the threshold 50"). The decisions go to registry.yaml, the
 only place the renderer loads models from; it keeps each snapshot's sha256 and checks it before a show.
 
-Only FIDs measured the same way are compared: the largest number of fakes measured, the reference Inception
-weights before others. An approved snapshot is pinned in its run's pins.json so that training never deletes it.
+Only FIDs measured the same way are compared: against the same real set (dataset sha256; when a person's runs were
+measured against different sets, the newest measurement's set, and the verdict says so), the largest number of
+fakes measured, the reference Inception weights before others. An approved snapshot is pinned in its run's pins.json so that training never deletes it.
 
 The rules file (YAML):
   fid_max: 50                 the FID threshold for everyone (required, here or per person)
   kid_max: 0.02               optional: KID threshold
   memorisation_max: 0.05      optional: the largest share of near-copies of training frames (0.05 = 5%)
+  coverage_min: 0.5           optional: the smallest share of real frames with a fake nearby (evaluate's coverage)
+  diversity_min: 0.8          optional: the smallest diversity ratio, fakes' over reals' (below: mode collapse)
   persons:
     bo: {fid_max: 120}        per-person thresholds override the defaults
 

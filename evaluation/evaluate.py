@@ -1,8 +1,8 @@
 """`likeness evaluate`: measure every snapshot of a run against the real frames and log the numbers.
 
 For each snapshot: N fakes (seed i for fake i, fresh noise per image, truncation 1 by default) through Inception, then
-FID (all reals, as fid50k_full), KID (NVIDIA's subsets), precision and recall (k = 3, on the same features),
-memorisation (share of near-copies of training frames) and separability (real-vs-fake probe accuracy). Real
+every registered metric (evaluation/measures: FID, KID, precision/recall, memorisation, separability, coverage along
+the sitting, diversity, the map). Real
 features are computed once per dataset and cached. Each snapshot's results are appended to the run's
 metrics.jsonl as soon as they exist, so an interrupted evaluation keeps what it finished, and a measurement that is
 already in the log is not repeated unless forced. Afterwards the best snapshot (lowest FID) is pinned so that
@@ -26,7 +26,7 @@ import torch
 import training
 from evaluation.fakes import NOISE_MODES, FakeSpec, fake_features, fake_labels, gather_in_order, shard
 from evaluation.memorisation import DEFAULT_PERCENTILE, DEFAULT_WINDOW_S, FrameIndex, frame_index
-from evaluation.metrics_log import METRIC_GROUPS, append_records, latest, measurement_key, read_metrics
+from evaluation.metrics_log import append_records, latest, measurement_key, metric_groups, read_metrics
 from evaluation.stats import MIN_IMAGES, FeatureAccumulator, FeatureStats, cached_real_stats
 from training.dataset import ImageDataset
 from training.errors import DataError, UsageError
@@ -40,7 +40,7 @@ DEFAULT_NUM_FAKES = 50_000
 @dataclass
 class EvaluateOptions:
     num_fakes: int = DEFAULT_NUM_FAKES
-    metrics: tuple[str, ...] = tuple(METRIC_GROUPS)  # --metrics names: fid, kid, pr, memorisation, separability
+    metrics: tuple[str, ...] | None = None  # --metrics names (evaluation/measures); None: every registered one
     batch: int = 64
     device: str = "auto"
     truncation_psi: float = 1.0
@@ -55,8 +55,9 @@ class EvaluateOptions:
 
     def record_metrics(self) -> list[str]:
         """The metrics.jsonl metric names these --metrics produce, in a fixed order."""
-        names = [name for group in self.metrics for name in METRIC_GROUPS[group]]
-        return [m for m in ("fid", "kid", "precision", "recall", "memorisation", "separability") if m in names]
+        from evaluation.measures import record_names
+
+        return record_names(self.metrics)
 
 
 @dataclass
@@ -79,11 +80,12 @@ class EvaluateResult:
 # -- what to evaluate ----------------------------------------------------------------------------------------------
 
 def parse_metrics(text: str) -> tuple[str, ...]:
+    groups = metric_groups()
     names = [n.strip() for n in text.split(",") if n.strip()]
-    unknown = [n for n in names if n not in METRIC_GROUPS]
+    unknown = [n for n in names if n not in groups]
     if unknown or not names:
         raise UsageError(f"--metrics {text!r}: unknown {', '.join(unknown) or '(none given)'}; choose from "
-                         f"{','.join(METRIC_GROUPS)}")
+                         f"{','.join(groups)}")
     return tuple(dict.fromkeys(names))
 
 
@@ -162,45 +164,16 @@ def snapshot_name(run_dir: Path, path: Path) -> str:
 
 def compute_metrics(wanted: list[str], real_stats: FeatureStats, real: torch.Tensor, fake: torch.Tensor,
                     dataset: ImageDataset, index: FrameIndex, opts: EvaluateOptions) -> list[tuple[str, Any, dict]]:
-    """(metric, value, details) for each wanted metric; value None with a note where the sets are too small."""
-    from evaluation.fid import fid_from_stats
-    from evaluation.kid import MAX_SUBSET_SIZE, NUM_SUBSETS, kid_subsets_on_device
-    from evaluation.memorisation import memorisation, record_details
-    from evaluation.precision_recall import NEIGHBOURHOOD, precision_recall
-    from evaluation.separability import FOLDS, MAX_PER_CLASS, probe_accuracy
+    """(metric, value, details) for each wanted record, by the registered metrics that write them; value None with
+    a note where the sets are too small."""
+    from evaluation.measures import METRICS, Inputs
 
+    inputs = Inputs(real=real, fake=fake, real_stats=real_stats, dataset=dataset, index=index,
+                    copy_window_s=opts.copy_window_s, copy_percentile=opts.copy_percentile)
     out: list[tuple[str, Any, dict]] = []
-    n_real, n_fake = real.shape[0], fake.shape[0]
-    if "fid" in wanted:
-        acc = FeatureAccumulator()
-        acc.add(fake)
-        fake_stats = acc.stats(inception_sha256=real_stats.inception_sha256)
-        out.append(("fid", fid_from_stats(real_stats, fake_stats), {}))
-    if "kid" in wanted:
-        subsets = kid_subsets_on_device(real, fake, seed=0)
-        out.append(("kid", float(subsets.mean()), {"std": float(subsets.std()), "num_subsets": NUM_SUBSETS,
-                                                   "subset_size": min(n_real, n_fake, MAX_SUBSET_SIZE)}))
-    if "precision" in wanted or "recall" in wanted:
-        pr_details = {"k": NEIGHBOURHOOD, "features": "Inception pool (NVIDIA's pr50k3 uses VGG16 features)"}
-        if min(n_real, n_fake) > NEIGHBOURHOOD:
-            precision, recall = precision_recall(real, fake)
-        else:
-            precision = recall = None
-            pr_details["note"] = f"needs more than {NEIGHBOURHOOD} real frames and fakes"
-        for metric, value in (("precision", precision), ("recall", recall)):
-            if metric in wanted:
-                out.append((metric, value, dict(pr_details)))
-    if "memorisation" in wanted:
-        index_result = memorisation(real, fake, index, percentile=opts.copy_percentile, window_s=opts.copy_window_s)
-        out.append(("memorisation", index_result.share, record_details(index_result, index, dataset.names)))
-    if "separability" in wanted:
-        probe = probe_accuracy(real, fake)
-        if probe is None:
-            out.append(("separability", None, {"note": f"needs at least {FOLDS} real frames and {FOLDS} fakes"}))
-        else:
-            out.append(("separability", probe.accuracy, {
-                "std": probe.std, "folds": FOLDS, "per_class": probe.per_class, "max_per_class": MAX_PER_CLASS,
-                "fold_accuracies": probe.fold_accuracies, "l2": "1/n_train (scikit-learn C=1)"}))
+    for metric in METRICS:
+        if any(name in wanted for name in metric.records):
+            out += [m for m in metric.compute(inputs) if m[0] in wanted]
     return out
 
 
@@ -229,24 +202,13 @@ def base_record(run_dir: Path, config: dict[str, Any], job: SnapshotJob, kimg: f
 
 def describe_results(name: str, kimg: float | None, results: list[tuple[str, Any, dict]], num_fakes: int,
                      seconds: float) -> str:
-    """One line per snapshot, the numbers an artist looks at first."""
+    """One line per snapshot, the numbers an artist looks at first (each metric's own words)."""
+    from evaluation.measures import METRICS
+
     values = {metric: (value, details) for metric, value, details in results}
     parts = [f"{name:<24}", f"kimg {kimg:9.3f}" if kimg is not None else "kimg         ?"]
-    if "fid" in values:
-        parts.append(f"FID {values['fid'][0]:9.3f}")
-    if "kid" in values:
-        parts.append(f"KID {values['kid'][0]:.5f}")
-    for metric in ("precision", "recall"):
-        if metric in values:
-            value = values[metric][0]
-            parts.append(f"{metric} {'n/a' if value is None else f'{value:.3f}'}")
-    if "memorisation" in values:
-        value = values["memorisation"][0]
-        parts.append(f"near-copies {'n/a' if value is None else f'{100 * value:.1f}%'}")
-    if "separability" in values:
-        value, details = values["separability"]
-        parts.append("separability n/a" if value is None else
-                     f"separability {100 * value:.1f}% +- {100 * details['std']:.1f}")
+    for metric in METRICS:
+        parts += metric.summary(values)
     parts.append(f"({num_fakes} fakes, {seconds:.1f} s)")
     return "  ".join(parts)
 

@@ -5,12 +5,15 @@ Rules (gate.yaml):
     fid_max: 50                 # the default for everyone (required here or per person)
     kid_max: 0.02               # optional
     memorisation_max: 0.05      # optional: the largest share of near-copies (0.05 = 5%)
+    coverage_min: 0.5           # optional: the smallest share of real frames covered by fakes
+    diversity_min: 0.8          # optional: the smallest diversity ratio (fakes' over reals'; 1 = as varied)
     persons:
       bo: {fid_max: 120}        # per-person thresholds override the defaults
 
 Best snapshot: among the FID measurements in the runs' metrics.jsonl whose snapshot is still there unchanged, the
 most thorough ones (largest number of fakes; the reference Inception weights before any other), then the lowest
-FID. Only numbers measured the same way are compared. Approved when its FID (and KID, near-copy share when the
+FID. Only numbers measured the same way are compared, against the same real set (dataset sha256): when a person's
+runs were measured against different sets, the set of the newest measurement is taken and the verdict says so. Approved when its FID (and KID, near-copy share when the
 rules ask) are at or below the thresholds; otherwise excluded, with the reason in words. Manual decisions
 (`likeness gate approve / exclude`) are kept by every automatic run until `likeness gate reset PERSON`.
 """
@@ -35,10 +38,13 @@ from training.errors import DataError, UsageError
 from training.hashing import file_sha256
 from training.run_folder import read_config, snapshot_nimg
 
-RULE_KEYS = ("fid_max", "kid_max", "memorisation_max")
+RULE_KEYS = ("fid_max", "kid_max", "memorisation_max", "coverage_min", "diversity_min")
 TOP_KEYS = (*RULE_KEYS, "persons")
-RULE_WORDS = {"fid_max": "FID", "kid_max": "KID", "memorisation_max": "near-copy share"}
-METRIC_OF_RULE = {"fid_max": "fid", "kid_max": "kid", "memorisation_max": "memorisation"}
+RULE_WORDS = {"fid_max": "FID", "kid_max": "KID", "memorisation_max": "near-copy share", "coverage_min": "coverage",
+              "diversity_min": "diversity"}
+METRIC_OF_RULE = {"fid_max": "fid", "kid_max": "kid", "memorisation_max": "memorisation", "coverage_min": "coverage",
+                  "diversity_min": "diversity"}
+SHARE_RULES = ("memorisation_max", "coverage_min")  # between 0 and 1
 
 
 # -- rules -----------------------------------------------------------------------------------------------------------
@@ -55,8 +61,8 @@ class Rules:
 def _rule_value(path: Path, where: str, key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
         raise UsageError(f"{path}: {where}{key} must be a number of 0 or more, got {value!r}")
-    if key == "memorisation_max" and value > 1:
-        raise UsageError(f"{path}: {where}memorisation_max is a share between 0 and 1 (0.05 = 5%), got {value!r}")
+    if key in SHARE_RULES and value > 1:
+        raise UsageError(f"{path}: {where}{key} is a share between 0 and 1 (0.05 = 5%), got {value!r}")
     return value
 
 
@@ -140,12 +146,15 @@ def _still_there(run: Run, record: dict[str, Any]) -> bool:
     return path.is_file() and file_sha256(path) == record["snapshot_sha256"]
 
 
-def best_candidate(runs: list[Run]) -> tuple[Run, dict[str, Any]] | None:
-    """The best FID record across a person's runs, among the most thoroughly measured, whose snapshot still exists."""
+def best_candidate(runs: list[Run]) -> tuple[Run, dict[str, Any], str | None] | None:
+    """The best FID record across a person's runs, among the most thoroughly measured against one real set, whose
+    snapshot still exists; plus a note when FIDs against other real sets were left out."""
     candidates = [(run, r) for run in runs for r in run.records
                   if r["metric"] == "fid" and r.get("value") is not None and _still_there(run, r)]
     if not candidates:
         return None
+    candidates, note = same_real_set(candidates)
+
     def thoroughness(record: dict[str, Any]) -> tuple:
         # more fakes, then the reference weights, then (only FIDs of one network compare) the network's sha256
         return (int(record["num_fakes"]), record.get("inception_sha256") == REFERENCE_SHA256,
@@ -153,7 +162,22 @@ def best_candidate(runs: list[Run]) -> tuple[Run, dict[str, Any]] | None:
 
     most = max(thoroughness(r) for _, r in candidates)
     group = [(run, r) for run, r in candidates if thoroughness(r) == most]
-    return min(group, key=lambda c: (float(c[1]["value"]), c[0].path.name, c[1].get("kimg") or 0.0))
+    run, record = min(group, key=lambda c: (float(c[1]["value"]), c[0].path.name, c[1].get("kimg") or 0.0))
+    return run, record, note
+
+
+def same_real_set(candidates: list[tuple[Run, dict[str, Any]]]) -> tuple[list[tuple[Run, dict[str, Any]]], str | None]:
+    """Only FIDs against one real set compare: that of the newest measurement (by its time, then run name)."""
+    sets = {r.get("dataset_sha256") for _, r in candidates}
+    if len(sets) == 1:
+        return candidates, None
+    run, newest = max(candidates, key=lambda c: (str(c[1].get("time") or ""), c[0].path.name))
+    chosen = newest.get("dataset_sha256")
+    kept = [(run_, r) for run_, r in candidates if r.get("dataset_sha256") == chosen]
+    left_out = sorted({run_.path.name for run_, r in candidates if r.get("dataset_sha256") != chosen})
+    note = (f"compared only FIDs against the real set of the newest run {run.path.name} ({newest.get('dataset')}, "
+            f"sha256 {str(chosen)[:12]}); {len(sets) - 1} other real set(s) left out (run(s) {', '.join(left_out)})")
+    return kept, note
 
 
 def fmt_against(value: float, threshold: float) -> str:
@@ -176,13 +200,18 @@ def judge(values: dict[str, float | None], rules: dict[str, float]) -> tuple[boo
         shown_limit = f"{limit:g}"
         if value is None:
             failed.append(f"{word} was not measured (the rules set {key} {shown_limit}; measure it with "
-                          f"`likeness evaluate --metrics {'memorisation' if key == 'memorisation_max' else METRIC_OF_RULE[key]}`)")
+                          f"`likeness evaluate --metrics {METRIC_OF_RULE[key]}`)")
         elif key == "memorisation_max":
             shown = f"{100 * value:.1f}%"
             if value > limit:
                 failed.append(f"near-copies {shown} are above the limit {100 * limit:g}%")
             else:
                 passed.append(f"near-copies {shown} are within the limit {100 * limit:g}%")
+        elif key.endswith("_min"):
+            if value < limit:
+                failed.append(f"{word} {fmt_against(value, limit)} is below the minimum {shown_limit}")
+            else:
+                passed.append(f"{word} {fmt_against(value, limit)} meets the minimum {shown_limit}")
         elif value > limit:
             failed.append(f"{word} {fmt_against(value, limit)} is above the threshold {shown_limit}")
         else:
@@ -197,8 +226,8 @@ def decide(person: str, runs: list[Run], rules: dict[str, float], registry: Path
     if "fid_max" not in rules:
         raise UsageError(f"the rules set no fid_max for {person}; add `fid_max: N` at the top of the rules file or "
                          f"under persons.{person}")
-    entry: dict[str, Any] = {"decided": AUTO, "threshold": rules["fid_max"], "kid_max": rules.get("kid_max"),
-                             "memorisation_max": rules.get("memorisation_max")}
+    entry: dict[str, Any] = {"decided": AUTO, "threshold": rules["fid_max"],
+                             **{key: rules.get(key) for key in RULE_KEYS if key != "fid_max"}}
     found = best_candidate(runs)
     if found is None:
         measured = any(r["metric"] == "fid" for run in runs for r in run.records)
@@ -207,18 +236,22 @@ def decide(person: str, runs: list[Run], rules: dict[str, float], registry: Path
                             "measured); evaluate the run again" if measured else
                      f"not evaluated: no FID in metrics.jsonl; run `likeness evaluate {runs[0].path}` first")
         return entry
-    run, fid = found
-    kid, memorisation = companion(run.records, fid, "kid"), companion(run.records, fid, "memorisation")
-    values = {"fid": fid["value"], "kid": kid["value"] if kid else None,
-              "memorisation": memorisation["value"] if memorisation else None}
+    run, fid, note = found
+    values: dict[str, Any] = {"fid": fid["value"]}
+    for metric in ("kid", "memorisation", "coverage", "diversity"):
+        record = companion(run.records, fid, metric)
+        values[metric] = record["value"] if record else None
     approved, reason = judge(values, rules)
+    if note:
+        reason = f"{reason} ({note})"
     provenance = (run.config.get("dataset") or {}).get("provenance") or {}
     entry.update(
         status=APPROVED if approved else EXCLUDED, reason=reason,
         snapshot=path_for_registry(run.path / fid["snapshot"], registry), sha256=fid["snapshot_sha256"],
         kimg=fid.get("kimg"), fid=round(float(fid["value"]), 4),
         kid=None if values["kid"] is None else round(float(values["kid"]), 6),
-        memorisation=None if values["memorisation"] is None else round(float(values["memorisation"]), 6),
+        **{m: None if values[m] is None else round(float(values[m]), 6) for m in ("memorisation", "coverage",
+                                                                                  "diversity")},
         num_fakes=fid.get("num_fakes"), num_reals=fid.get("num_reals"), run=path_for_registry(run.path, registry),
         dataset=fid.get("dataset"), dataset_sha256=fid.get("dataset_sha256"),
         inception_sha256=fid.get("inception_sha256"), consent=provenance.get("consent"))

@@ -107,9 +107,9 @@ def nearest(queries: torch.Tensor, refs: torch.Tensor, exclude=None, *, row_batc
     return exact, best_i
 
 
-def real_reference(real: torch.Tensor, index: FrameIndex, window_s: float) -> torch.Tensor:
-    """Each real frame's distance to its nearest other frame, temporal neighbours left out (inf when none is left)."""
-    device = real.device
+def temporal_exclusion(index: FrameIndex, window_s: float, device: torch.device | str):
+    """exclude(rows, cols) -> bool [r, c]: True where two real frames may not be each other's neighbours: the frame
+    itself, and (when the dataset has times) the frames within +-window_s seconds of it in the same source."""
     src = torch.as_tensor(index.sources, device=device) if index.timed else None
     times = torch.as_tensor(index.times, device=device) if index.timed else None
 
@@ -121,7 +121,12 @@ def real_reference(real: torch.Tensor, index: FrameIndex, window_s: float) -> to
             mask |= same & close
         return mask
 
-    distance, _ = nearest(real, real, exclude)
+    return exclude
+
+
+def real_reference(real: torch.Tensor, index: FrameIndex, window_s: float) -> torch.Tensor:
+    """Each real frame's distance to its nearest other frame, temporal neighbours left out (inf when none is left)."""
+    distance, _ = nearest(real, real, temporal_exclusion(index, window_s, real.device))
     return distance
 
 

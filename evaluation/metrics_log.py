@@ -6,7 +6,8 @@ A line records what was measured and against what, so that a number can be trust
     num_reals, num_fakes, inception_sha256, dataset (path), dataset_sha256, fakes {seeds, truncation_psi,
     noise_mode, labels}, device, likeness_version, details {metric-specific}
 
-Metrics: fid, kid, precision, recall, memorisation (share of near-copies), separability (probe accuracy).
+Metrics: those registered in evaluation/measures (fid, kid, precision, recall, precision_video, memorisation,
+separability, coverage, diversity, map).
 A measurement is identified by `measurement_key`: the same snapshot content, metric, number of fakes, real set,
 Inception weights and fake settings. Measuring it again (`--force`) appends a new line; readers take the newest.
 """
@@ -22,12 +23,13 @@ from training.errors import DataError
 from training.run_folder import write_guard
 
 METRICS_NAME = "metrics.jsonl"
-METRICS = ("fid", "kid", "precision", "recall", "memorisation", "separability")
-# --metrics names -> the records they write
-METRIC_GROUPS: dict[str, tuple[str, ...]] = {
-    "fid": ("fid",), "kid": ("kid",), "pr": ("precision", "recall"), "memorisation": ("memorisation",),
-    "separability": ("separability",),
-}
+
+
+def metric_groups() -> dict[str, tuple[str, ...]]:
+    """--metrics names -> the records they write, from the registry (evaluation/measures)."""
+    from evaluation.measures import METRICS
+
+    return {m.name: m.records for m in METRICS}
 
 
 def metrics_path(run_dir: str | os.PathLike) -> Path:

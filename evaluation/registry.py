@@ -43,8 +43,8 @@ FORMAT = "likeness-registry"
 VERSION = 1
 APPROVED, EXCLUDED = "approved", "excluded"
 AUTO, MANUAL = "auto", "manual"
-ENTRY_KEYS = ("status", "decided", "reason", "snapshot", "sha256", "kimg", "fid", "kid", "memorisation", "threshold",
-              "kid_max", "memorisation_max", "num_fakes", "num_reals", "run", "dataset", "dataset_sha256",
+ENTRY_KEYS = ("status", "decided", "reason", "snapshot", "sha256", "kimg", "fid", "kid", "memorisation", "coverage",
+              "diversity", "threshold", "kid_max", "memorisation_max", "coverage_min", "diversity_min", "num_fakes", "num_reals", "run", "dataset", "dataset_sha256",
               "inception_sha256", "consent", "decided_at")
 HEADER = ("# likeness registry: which sitters' models may enter a show. Written by `likeness gate`; change a "
           "decision with\n# `likeness gate approve|exclude PERSON ...` rather than by hand (the renderer checks "

@@ -20,8 +20,10 @@ import torch
 
 from evaluation.best import best_fid, same_setting
 from evaluation.charts import Series, line_chart
+from evaluation.measures.base import num, percent, value_of
 from evaluation.metrics_log import latest, read_metrics, setting_key
 from evaluation.report_doc import Doc, Image
+from evaluation.report_sitting import coverage_section, diversity_warning, map_section
 from training.atomic import atomic_output, atomic_write_bytes
 from training.dataset import ImageDataset
 from training.errors import LikenessError
@@ -39,14 +41,6 @@ FULL_FAKES = 50_000
 
 
 # -- formatting ------------------------------------------------------------------------------------------------------
-
-def _num(value: Any, fmt: str) -> str:
-    return "n/a" if value is None else format(value, fmt)
-
-
-def _percent(value: Any, digits: int = 1) -> str:
-    return "n/a" if value is None else f"{100 * value:.{digits}f}%"
-
 
 def _kimg(value: Any) -> str:
     return "?" if value is None else f"{value:.3f}"
@@ -157,30 +151,18 @@ def _rows(records: list[dict[str, Any]]) -> list[dict[str, dict[str, Any]]]:
                                                     next(iter(row.values())).get("num_fakes") or 0))
 
 
-def _value(row: dict[str, dict[str, Any]], metric: str) -> Any:
-    return row[metric]["value"] if metric in row else None
-
-
 def _table(doc: Doc, rows: list[dict[str, dict[str, Any]]], best: dict[str, Any] | None) -> None:
+    """snapshot, kimg, fakes, then each registered metric's columns (evaluation/measures)."""
+    from evaluation.measures import METRICS
+
+    columns = [column for metric in METRICS for column in metric.columns]
     table = []
     for row in rows:
         first = next(iter(row.values()))
-        kid = row.get("kid")
-        sep = row.get("separability")
-        mem = row.get("memorisation")
         is_best = best is not None and "fid" in row and row["fid"] is best
-        table.append([
-            first["snapshot"] + (" (best)" if is_best else ""), _kimg(first.get("kimg")), str(first.get("num_fakes")),
-            _num(_value(row, "fid"), ".3f"),
-            "n/a" if kid is None or kid["value"] is None else f"{kid['value']:.5f} ± {kid['details'].get('std', 0):.5f}",
-            _num(_value(row, "precision"), ".3f"), _num(_value(row, "recall"), ".3f"),
-            "n/a" if mem is None or mem["value"] is None else
-            f"{_percent(mem['value'])} ({mem['details'].get('near_copies')}/{first.get('num_fakes')})",
-            "n/a" if sep is None or sep["value"] is None else
-            f"{_percent(sep['value'])} ± {100 * sep['details'].get('std', 0):.1f}",
-        ])
-    doc.table(["snapshot", "kimg", "fakes", "FID", "KID ± std", "precision", "recall", "near-copies",
-               "separability ± std"], table)
+        table.append([first["snapshot"] + (" (best)" if is_best else ""), _kimg(first.get("kimg")),
+                      str(first.get("num_fakes"))] + [column.cell(row) for column in columns])
+    doc.table(["snapshot", "kimg", "fakes"] + [column.header for column in columns], table)
 
 
 def _charts(doc: Doc, rows: list[dict[str, dict[str, Any]]], best: dict[str, Any]) -> None:
@@ -230,7 +212,7 @@ def _memorisation(doc: Doc, row: dict[str, dict[str, Any]], pictures: Pictures) 
         doc.paragraph(f"Not measurable: {d.get('reference_note')}.")
         return
     doc.paragraph(
-        f"{_percent(record['value'])} of the fakes ({d['near_copies']} of {record['num_fakes']}) are near-copies: "
+        f"{percent(record['value'])} of the fakes ({d['near_copies']} of {record['num_fakes']}) are near-copies: "
         f"nearer to a training frame (L2 distance of Inception features) than {d['threshold']:.4g}, the "
         f"{d['percentile']:g}th percentile of the real frames' distances to their nearest other frame "
         f"({d['reference_frames']} frames; median {d['real_median_distance']:.4g}). The fakes' median distance to "
@@ -259,7 +241,7 @@ def _probe_and_pr(doc: Doc, row: dict[str, dict[str, Any]]) -> None:
         d = sep["details"]
         doc.paragraph(
             f"A logistic-regression probe on Inception features tells this snapshot's fakes from the real frames "
-            f"with {_percent(sep['value'])} ± {100 * d['std']:.1f} accuracy ({d['folds']}-fold cross-validation, "
+            f"with {percent(sep['value'])} ± {100 * d['std']:.1f} accuracy ({d['folds']}-fold cross-validation, "
             f"{d['per_class']} real and {d['per_class']} fake samples). 50% means it cannot tell them apart; 100% "
             "means every fake gives itself away.")
     elif sep is not None:
@@ -267,11 +249,19 @@ def _probe_and_pr(doc: Doc, row: dict[str, dict[str, Any]]) -> None:
     precision, recall = row.get("precision"), row.get("recall")
     if precision is not None or recall is not None:
         doc.paragraph(
-            f"Precision {_num(_value(row, 'precision'), '.3f')} (the share of fakes that fall within the real "
-            f"frames' manifold: are they realistic?) and recall {_num(_value(row, 'recall'), '.3f')} (the share of "
+            f"Precision {num(value_of(row, 'precision'), '.3f')} (the share of fakes that fall within the real "
+            f"frames' manifold: are they realistic?) and recall {num(value_of(row, 'recall'), '.3f')} (the share of "
             "real frames within the fakes' manifold: does the model cover every pose and light?), with k = 3 "
             "nearest neighbours on the same Inception features as FID. NVIDIA's pr50k3 uses VGG16 features, so "
-            "these values are not comparable one to one with published pr50k3 figures.")
+            "these values are not comparable one to one with published pr50k3 figures. This is the published "
+            "definition; on a film it is pessimistic, because each frame's nearest neighbours are the frames just "
+            "before and after it, which makes the real balls tiny.")
+    video = row.get("precision_video")
+    if video is not None:
+        doc.paragraph(
+            f"Precision for video {num(video['value'], '.3f')}: the same share, with each real frame's ball "
+            f"reaching its 3rd nearest frame outside +-{video['details'].get('window_s', 0):g} s of the same source "
+            "(the neighbourhood coverage uses too).")
 
 
 def _method(doc: Doc, run_dir: Path, best: dict[str, Any]) -> None:
@@ -349,6 +339,9 @@ def build_report(run_dir: Path, *, dataset: ImageDataset | None = None, device="
     _table(doc, rows, best)
     pictures = Pictures(run_dir, best, dataset, device)
     _pictures(doc, pictures)
+    diversity_warning(doc, best_row)
+    coverage_section(doc, best_row, pictures, _png, _grid)
+    map_section(doc, best_row)
     _memorisation(doc, best_row, pictures)
     _probe_and_pr(doc, best_row)
     _method(doc, run_dir, best)
