@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from html.parser import HTMLParser
 
 import numpy as np
 import PIL.Image
@@ -22,7 +23,8 @@ import tiny_networks
 from eval_runs import child_env, likeness, train_run, write_dataset
 from likeness.cli import main
 
-METRICS = ["fid", "kid", "precision", "recall", "memorisation", "separability"]
+METRICS = ["fid", "kid", "precision", "recall", "precision_video", "memorisation", "separability", "coverage",
+           "diversity", "map"]
 FIELDS = {"time", "run", "person", "snapshot", "snapshot_sha256", "kimg", "metric", "value", "num_reals", "num_fakes",
           "inception_sha256", "dataset", "dataset_sha256", "fakes", "device", "likeness_version", "details"}
 
@@ -146,7 +148,7 @@ def test_a_rerun_skips_what_is_measured_and_force_measures_again(evaluated):
                       "--no-report", cwd=work, cache=cache)
     assert forced.returncode == 0, forced.stderr
     lines = read_lines(run)
-    assert len(lines) == 13 and lines[-1]["metric"] == "kid" and lines[-1]["snapshot"] == "snapshot-000000.032.pt"
+    assert len(lines) == 2 * len(METRICS) + 1 and lines[-1]["metric"] == "kid" and lines[-1]["snapshot"] == "snapshot-000000.032.pt"
     first = next(r for r in lines if r["metric"] == "kid" and r["snapshot"] == "snapshot-000000.032.pt")
     assert lines[-1]["value"] == first["value"]  # seeds and subsets are fixed: the same number again
 
@@ -166,7 +168,7 @@ def test_the_report_is_self_contained_and_shows_the_numbers(evaluated):
     assert "http" not in html and "<link" not in html and "<script" not in html and "url(" not in html
     sources = re.findall(r'src="([^"]*)"', html)
     assert sources and all(s.startswith("data:image/png;base64,") for s in sources)
-    assert html.count("<svg") == 2  # FID and KID over kimg
+    assert html.count("<svg") == 5  # FID and KID over kimg, a coverage timeline per source, the map
     # the markdown's pictures are files next to it
     linked = re.findall(r"\]\((report/[^)]+)\)", md)
     assert "report/fid.svg" in linked and "report/best-fakes.png" in linked and "report/reals.png" in linked
@@ -174,6 +176,85 @@ def test_the_report_is_self_contained_and_shows_the_numbers(evaluated):
         assert (run / name).is_file(), name
     assert sorted(p.name for p in (run / "report").iterdir()) == sorted(n.split("/")[1] for n in linked)
     assert len(sources) == len([n for n in linked if n.endswith(".png")])
+
+
+class SvgMarks(HTMLParser):
+    """The report's timelines and map, read back from the HTML: every svg with a class, and the marks in it."""
+
+    def __init__(self):
+        super().__init__()
+        self.charts: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "svg" and attrs.get("class"):
+            self.charts.append({**attrs, "marks": []})
+        elif self.charts and attrs.get("class") in ("bin", "real", "fake"):
+            self.charts[-1]["marks"].append({"tag": tag, **attrs})
+
+
+def test_the_report_draws_the_coverage_timeline_and_the_map(evaluated):
+    run = evaluated["run"]
+    best = next(iter(json.loads((run / "pins.json").read_text())))
+    by = {r["metric"]: r for r in read_lines(run) if r["snapshot"] == best}
+    parser = SvgMarks()
+    parser.feed((run / "report.html").read_text())
+    timelines = [c for c in parser.charts if c["class"] == "coverage-timeline"]
+    coverage = by["coverage"]["details"]
+    assert [t["data-source"] for t in timelines] == ["take1.mp4", "take2.mp4"]  # one per source file
+    for chart, line in zip(timelines, coverage["timeline"]):
+        assert (float(chart["data-start"]), float(chart["data-end"])) == (0.0, 5.5)  # 12 frames at 2 fps
+        shares = [float(m["data-covered"]) for m in chart["marks"]]
+        assert shares == line["bins"] and len(shares) == 12
+        starts = [float(m["data-from"]) for m in chart["marks"]]
+        assert starts == sorted(starts) and starts[0] == 0.0
+    covered = sum(b * 1 for line in coverage["timeline"] for b in line["bins"])  # one frame per bin here
+    assert covered == coverage["covered"] and by["coverage"]["value"] == pytest.approx(covered / 24)
+    (chart,) = [c for c in parser.charts if c["class"] == "sitting-map"]
+    reals = [m for m in chart["marks"] if m["class"] == "real"]
+    fakes = [m for m in chart["marks"] if m["class"] == "fake"]
+    details = by["map"]["details"]
+    assert chart["data-method"] == "pca" and len(reals) == 24 and len(fakes) == 16
+    assert [[float(m["data-x"]), float(m["data-y"]), int(m["data-source"]), float(m["data-time"])] for m in reals] \
+        == details["real"]
+    assert [[float(m["data-x"]), float(m["data-y"])] for m in fakes] == details["fake"]
+    html = (run / "report.html").read_text()
+    for stretch in coverage["stretches"]:
+        assert f"<td class=\"text\">{stretch['name']}</td>" in html
+    assert "precision (published)" in html and "precision (video)" in html and "diversity (fake/real)" in html
+
+
+def test_a_metric_registered_here_reaches_the_log_the_table_and_help(trained, tmp_path, capsys, monkeypatch):
+    """One Metric record and one register() call: nothing else is edited."""
+    from evaluation.measures import Column, Metric, register, unregister
+
+    def compute(inputs):
+        return [("toy_spread", float(inputs.fake.double().std()), {"count": int(inputs.fake.shape[0])})]
+
+    toy = Metric(name="toy", records=("toy_spread",), compute=compute,
+                 help="the fakes' feature standard deviation (a test's metric)",
+                 columns=(Column("toy spread", lambda row: f"{row['toy_spread']['value']:.4f}"
+                                 if "toy_spread" in row else "n/a"),),
+                 summary=lambda values: [f"toy {values['toy_spread'][0]:.4f}"] if "toy_spread" in values else [])
+    run = tmp_path / "ana" / trained["run"].name
+    shutil.copytree(trained["run"], run)
+    monkeypatch.setenv("LIKENESS_CACHE", str(tmp_path / "cache"))
+    register(toy)
+    try:
+        with pytest.raises(SystemExit):
+            main(["evaluate", "--help"])
+        assert "the fakes' feature standard deviation (a test's metric)" in capsys.readouterr().out
+        assert main(["evaluate", str(run), "--metrics", "toy", "--snapshot", "snapshot-000000.064.pt",
+                     "--num-fakes", "16", "--batch", "8", "--device", "cpu", "--inception", str(trained["few"])]) == 0
+        out = capsys.readouterr().out
+    finally:
+        unregister(toy)
+    (line,) = read_lines(run)
+    assert (line["metric"], line["details"], line["num_fakes"]) == ("toy_spread", {"count": 16}, 16)
+    assert f"toy {line['value']:.4f}" in out
+    md = (run / "report.md").read_text()
+    assert "| toy spread |" in md.splitlines()[next(i for i, t in enumerate(md.splitlines()) if "| snapshot |" in t)]
+    assert f"| {line['value']:.4f} |" in md
 
 
 def test_report_command_redraws_the_same_files(evaluated, tmp_path):

@@ -20,7 +20,8 @@ USERS_TABLE = {"ana": 9.0, "bo": 20.0, "cy": 114.2, "dee": 7.0, "eve": 30.0}
 
 
 def make_run(root: Path, person: str, fids: dict[str, float], *, num_fakes: int = 50_000, number: int = 0,
-             extra: dict[str, dict[str, float]] | None = None) -> Path:
+             extra: dict[str, dict[str, float]] | None = None, dataset_sha256: str = "d" * 64,
+             time: str = "2026-11-23T10:00:00+00:00") -> Path:
     """A run folder with a snapshot file per entry of `fids` and the metrics.jsonl evaluate would write."""
     run = root / "runs" / person / f"{number:05d}-{person}-10fps"
     run.mkdir(parents=True, exist_ok=True)
@@ -36,11 +37,11 @@ def make_run(root: Path, person: str, fids: dict[str, float], *, num_fakes: int 
         values = {"fid": fid, **(extra or {}).get(name, {})}
         for metric, value in values.items():
             records.append({
-                "time": "2026-11-23T10:00:00+00:00", "run": run.name, "person": person, "snapshot": name,
+                "time": time, "run": run.name, "person": person, "snapshot": name,
                 "snapshot_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
                 "kimg": float(name.split("-")[1].split(".")[0]), "metric": metric, "value": value,
                 "num_reals": 18000, "num_fakes": num_fakes, "inception_sha256": REFERENCE_SHA256,
-                "dataset": f"/data/{person}.zip", "dataset_sha256": "d" * 64,
+                "dataset": f"/data/{person}.zip", "dataset_sha256": dataset_sha256,
                 "fakes": {"seeds": [0, num_fakes - 1], "truncation_psi": 1.0, "noise_mode": "const", "labels": None},
                 "device": "cuda:0", "likeness_version": "0.1.0",
                 "details": {"near_copies": 0} if metric == "memorisation" else {}})
@@ -137,6 +138,14 @@ def test_only_comparable_existing_snapshots_compete(tmp_path, capsys):
                                                      "it with `likeness evaluate --metrics kid`)", 20.0),
     ("fid_max: 50\nmemorisation_max: 0.05\n", {"memorisation": 0.125}, "excluded",
      "near-copies 12.5% are above the limit 5%", 20.0),
+    ("fid_max: 50\ncoverage_min: 0.5\n", {"coverage": 0.375}, "excluded", "coverage 0.375 is below the minimum 0.5",
+     20.0),
+    ("fid_max: 50\ndiversity_min: 0.8\n", {"diversity": 0.8}, "approved",
+     "FID 20.0 is within the threshold 50; diversity 0.800 meets the minimum 0.8", 20.0),  # at the minimum passes
+    ("fid_max: 50\ndiversity_min: 0.8\n", {"diversity": 0.05}, "excluded", "diversity 0.0500 is below the minimum 0.8",
+     20.0),
+    ("fid_max: 50\ncoverage_min: 0.5\n", {}, "excluded", "coverage was not measured (the rules set coverage_min 0.5; "
+                                                         "measure it with `likeness evaluate --metrics coverage`)", 20.0),
     ("fid_max: 20\n", {}, "approved", "FID 20.0 is within the threshold 20", 20.0),  # at the threshold passes
     ("fid_max: 50\n", {}, "excluded", "FID 50.04 is above the threshold 50", 50.04),  # not "50.0 above 50"
     ("fid_max: 10\npersons:\n  bo: {fid_max: 25}\n", {}, "approved", "FID 20.0 is within the threshold 25", 20.0),
@@ -147,6 +156,50 @@ def test_rules_and_their_reasons(tmp_path, capsys, rules, extra, status, reason,
     assert gate(tmp_path, "--rules", str(tmp_path / "gate.yaml"), str(tmp_path / "runs")) == 0
     entry = read_registry(tmp_path / "registry.yaml")["bo"]
     assert (entry["status"], entry["reason"]) == (status, reason)
+
+
+def test_the_new_figures_are_kept_in_the_registry(tmp_path, capsys):
+    make_run(tmp_path, "bo", {"snapshot-000100.pt": 20.0},
+             extra={"snapshot-000100.pt": {"coverage": 0.625, "diversity": 0.9}})
+    (tmp_path / "gate.yaml").write_text("fid_max: 50\ncoverage_min: 0.5\ndiversity_min: 0.8\n")
+    assert gate(tmp_path, "--rules", str(tmp_path / "gate.yaml"), str(tmp_path / "runs")) == 0
+    entry = read_registry(tmp_path / "registry.yaml")["bo"]
+    assert (entry["coverage"], entry["diversity"], entry["coverage_min"], entry["diversity_min"]) == (0.625, 0.9, 0.5, 0.8)
+    assert entry["status"] == "approved"
+
+
+@pytest.mark.parametrize("rules, words", [
+    ("fid_max: 50\ncoverage_min: 1.5\n", "coverage_min is a share between 0 and 1"),
+    ("fid_max: 50\ndiversity_min: -1\n", "diversity_min must be a number of 0 or more"),
+])
+def test_bad_minimums_are_refused(tmp_path, capsys, rules, words):
+    make_run(tmp_path, "bo", {"snapshot-000100.pt": 20.0})
+    (tmp_path / "gate.yaml").write_text(rules)
+    assert gate(tmp_path, "--rules", str(tmp_path / "gate.yaml"), str(tmp_path / "runs")) == 2
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "registry.yaml").exists()
+
+
+def test_only_fids_against_the_newest_runs_real_set_compete(tmp_path, capsys):
+    """An old run measured against another real set with a lower FID does not win; the verdict says why."""
+    make_run(tmp_path, "fay", {"snapshot-000100.pt": 5.0}, number=0, dataset_sha256="a" * 64,
+             time="2026-11-20T10:00:00+00:00")
+    make_run(tmp_path, "fay", {"snapshot-000200.pt": 30.0, "snapshot-000300.pt": 25.0}, number=1,
+             dataset_sha256="b" * 64, time="2026-11-22T10:00:00+00:00")
+    (tmp_path / "gate.yaml").write_text("fid_max: 50\n")
+    assert gate(tmp_path, "--rules", str(tmp_path / "gate.yaml"), str(tmp_path / "runs")) == 0
+    entry = read_registry(tmp_path / "registry.yaml")["fay"]
+    assert entry["snapshot"] == "runs/fay/00001-fay-10fps/snapshot-000300.pt" and entry["fid"] == 25.0
+    assert entry["dataset_sha256"] == "b" * 64
+    assert entry["reason"] == ("FID 25.0 is within the threshold 50 (compared only FIDs against the real set of the "
+                               "newest run 00001-fay-10fps (/data/fay.zip, sha256 bbbbbbbbbbbb); 1 other real set(s) "
+                               "left out (run(s) 00000-fay-10fps))")
+    same = make_run(tmp_path / "one", "gil", {"snapshot-000100.pt": 5.0}, number=0)
+    make_run(tmp_path / "one", "gil", {"snapshot-000200.pt": 9.0}, number=1, time="2026-11-24T10:00:00+00:00")
+    assert gate(tmp_path / "one", "--rules", str(tmp_path / "gate.yaml"), str(tmp_path / "one" / "runs")) == 0
+    entry = read_registry(tmp_path / "one" / "registry.yaml")["gil"]
+    assert entry["fid"] == 5.0 and entry["reason"] == "FID 5.0 is within the threshold 50"  # one set: no note
+    assert same.is_dir()
 
 
 def test_a_run_without_measurements_is_excluded_with_the_way_out(tmp_path, capsys):
