@@ -45,14 +45,17 @@ class FrameIndex:
         return self.sources is not None and self.times is not None
 
 
+def source_names(dataset) -> list[str]:
+    """The names of the dataset's source files, in the order of its provenance (empty when it names none)."""
+    sources = (dataset.provenance or {}).get("sources") or []
+    return [str(s.get("name") or s.get("path") or i) if isinstance(s, dict) else str(s) for i, s in enumerate(sources)]
+
+
 def frame_index(dataset, window_s: float = DEFAULT_WINDOW_S) -> FrameIndex:
     """The dataset's per-frame index, when its provenance has one that fits the frames."""
     names = list(dataset.names)
-    provenance = dataset.provenance or {}
-    frames = provenance.get("frames")
-    sources = provenance.get("sources") or []
-    source_names = [str(s.get("name") or s.get("path") or i) if isinstance(s, dict) else str(s)
-                    for i, s in enumerate(sources)]
+    frames = (dataset.provenance or {}).get("frames")
+    sources = source_names(dataset)
     if not isinstance(frames, list) or len(frames) != len(names) or not all(
             isinstance(f, (list, tuple)) and len(f) == 2 and isinstance(f[0], int) for f in frames):
         return FrameIndex(None, None, names, "the dataset has no per-frame index (source and time), so consecutive "
@@ -60,7 +63,7 @@ def frame_index(dataset, window_s: float = DEFAULT_WINDOW_S) -> FrameIndex:
                           "understated; datasets made by `likeness prepare` have the index")
 
     def source_name(i: int) -> str:
-        return source_names[i] if 0 <= i < len(source_names) else f"source {i}"
+        return sources[i] if 0 <= i < len(sources) else f"source {i}"
 
     if all(isinstance(f[1], (int, float)) and not isinstance(f[1], bool) for f in frames):
         src = np.array([f[0] for f in frames], np.int64)

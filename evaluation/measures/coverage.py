@@ -107,11 +107,6 @@ def uncovered_stretches(result: Coverage, sources: np.ndarray, times: np.ndarray
     return stretches[:count]
 
 
-def source_names(dataset) -> list[str]:
-    sources = (dataset.provenance or {}).get("sources") or []
-    return [str(s.get("name") or s.get("path") or i) if isinstance(s, dict) else str(s) for i, s in enumerate(sources)]
-
-
 def compute(inputs: Inputs) -> list[Measured]:
     details: dict[str, Any] = {"k": NEIGHBOURHOOD, "window_s": inputs.copy_window_s,
                                "reference_note": inputs.index.note}
@@ -119,6 +114,8 @@ def compute(inputs: Inputs) -> list[Measured]:
         return [("coverage", None, {**details, "note": f"needs more than {NEIGHBOURHOOD} real frames"})]
     result = coverage(inputs.real, inputs.fake, inputs.index, inputs.copy_window_s)
     sources, times, unit = frame_times(inputs.index, inputs.real.shape[0])
+    from evaluation.memorisation import source_names
+
     names = source_names(inputs.dataset) or ["frames"]
     details.update(unit=unit, judged=int(result.judged.sum()), covered=int(result.covered.sum()),
                    timeline=timeline(result, sources, times, names),
