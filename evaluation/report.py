@@ -23,7 +23,7 @@ from evaluation.charts import Series, line_chart
 from evaluation.measures.base import num, percent, value_of
 from evaluation.metrics_log import latest, read_metrics, setting_key
 from evaluation.report_doc import Doc, Image
-from evaluation.report_sitting import coverage_section, diversity_warning, map_section
+from evaluation.report_sitting import coverage_section, diversity_warning, map_section, measured_record
 from training.atomic import atomic_output, atomic_write_bytes
 from training.dataset import ImageDataset
 from training.errors import LikenessError
@@ -202,15 +202,10 @@ def _pictures(doc: Doc, pictures: Pictures) -> None:
 
 
 def _memorisation(doc: Doc, row: dict[str, dict[str, Any]], pictures: Pictures) -> None:
-    record = row.get("memorisation")
-    doc.heading("Nearest training frames (memorisation)")
+    record = measured_record(doc, row, "memorisation", "Nearest training frames (memorisation)", "reference_note")
     if record is None:
-        doc.paragraph("Not measured for this snapshot (`likeness evaluate --metrics memorisation`).")
         return
     d = record["details"]
-    if record["value"] is None:
-        doc.paragraph(f"Not measurable: {d.get('reference_note')}.")
-        return
     doc.paragraph(
         f"{percent(record['value'])} of the fakes ({d['near_copies']} of {record['num_fakes']}) are near-copies: "
         f"nearer to a training frame (L2 distance of Inception features) than {d['threshold']:.4g}, the "

@@ -17,6 +17,20 @@ def _when(value: float, unit: str) -> str:
     return format_clock(value) if unit == "s" else f"frame {value:g}"
 
 
+def measured_record(doc: Doc, row: Row, metric: str, heading: str, note_key: str = "note",
+                    missing: str = "Not measurable") -> dict[str, Any] | None:
+    """The section's heading, then its record when it has a value; otherwise one line saying why not, and None."""
+    record = row.get(metric)
+    doc.heading(heading)
+    if record is None:
+        doc.paragraph(f"Not measured for this snapshot (`likeness evaluate --metrics {metric}`).")
+        return None
+    if record["value"] is None:
+        doc.paragraph(f"{missing}: {record['details'].get(note_key)}.")
+        return None
+    return record
+
+
 def diversity_warning(doc: Doc, row: Row) -> None:
     record = row.get("diversity")
     if record is None or record["value"] is None or record["value"] >= WARNING_RATIO:
@@ -30,15 +44,10 @@ def diversity_warning(doc: Doc, row: Row) -> None:
 
 def coverage_section(doc: Doc, row: Row, pictures, png, grid) -> None:
     """Timeline per source, the longest uncovered stretches, and a few frames of each (when the dataset is there)."""
-    record = row.get("coverage")
-    doc.heading("Coverage along the sitting")
+    record = measured_record(doc, row, "coverage", "Coverage along the sitting")
     if record is None:
-        doc.paragraph("Not measured for this snapshot (`likeness evaluate --metrics coverage`).")
         return
     d = record["details"]
-    if record["value"] is None:
-        doc.paragraph(f"Not measurable: {d.get('note')}.")
-        return
     unit = d["unit"]
     doc.paragraph(
         f"{100 * record['value']:.1f}% of the real frames ({d['covered']} of {d['judged']}) have a fake inside their "
@@ -64,15 +73,10 @@ def coverage_section(doc: Doc, row: Row, pictures, png, grid) -> None:
 
 
 def map_section(doc: Doc, row: Row) -> None:
-    record = row.get("map")
-    doc.heading("A map of the sitting")
+    record = measured_record(doc, row, "map", "A map of the sitting", missing="Not drawn")
     if record is None:
-        doc.paragraph("Not measured for this snapshot (`likeness evaluate --metrics map`).")
         return
     d = record["details"]
-    if record["value"] is None:
-        doc.paragraph(f"Not drawn: {d.get('note')}.")
-        return
     method = "t-SNE" if d["method"] == "tsne" else "PCA"
     doc.paragraph(
         f"{len(d['real'])} real frames (dots, coloured from the start of the sitting to its end) and "

@@ -62,6 +62,12 @@ def value_of(row: Row, metric: str) -> Any:
     return row[metric]["value"] if metric in row else None
 
 
+def record_cell(row: Row, metric: str, text: Callable[[dict[str, Any]], str]) -> str:
+    """text(record) for a measured value, "n/a" when the row lacks the metric or its value is None."""
+    record = row.get(metric)
+    return "n/a" if record is None or record["value"] is None else text(record)
+
+
 def plain_column(header: str, metric: str, fmt: str) -> Column:
     return Column(header, lambda row: num(value_of(row, metric), fmt))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evaluation.measures.base import Column, Inputs, Measured, Metric, Row
+from evaluation.measures.base import Column, Inputs, Measured, Metric, Row, record_cell
 
 
 def compute(inputs: Inputs) -> list[Measured]:
@@ -15,10 +15,7 @@ def compute(inputs: Inputs) -> list[Measured]:
 
 
 def cell(row: Row) -> str:
-    kid = row.get("kid")
-    if kid is None or kid["value"] is None:
-        return "n/a"
-    return f"{kid['value']:.5f} ± {kid['details'].get('std', 0):.5f}"
+    return record_cell(row, "kid", lambda r: f"{r['value']:.5f} ± {r['details'].get('std', 0):.5f}")
 
 
 METRIC = Metric(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evaluation.measures.base import Column, Inputs, Measured, Metric, Row, percent
+from evaluation.measures.base import Column, Inputs, Measured, Metric, Row, record_cell, percent
 
 
 def compute(inputs: Inputs) -> list[Measured]:
@@ -14,10 +14,7 @@ def compute(inputs: Inputs) -> list[Measured]:
 
 
 def cell(row: Row) -> str:
-    mem = row.get("memorisation")
-    if mem is None or mem["value"] is None:
-        return "n/a"
-    return f"{percent(mem['value'])} ({mem['details'].get('near_copies')}/{mem.get('num_fakes')})"
+    return record_cell(row, "memorisation", lambda r: f"{percent(r['value'])} ({r['details'].get('near_copies')}/{r.get('num_fakes')})")
 
 
 def summary(values) -> list[str]:

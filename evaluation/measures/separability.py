@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evaluation.measures.base import Column, Inputs, Measured, Metric, Row, percent
+from evaluation.measures.base import Column, Inputs, Measured, Metric, Row, record_cell, percent
 
 
 def compute(inputs: Inputs) -> list[Measured]:
@@ -17,10 +17,7 @@ def compute(inputs: Inputs) -> list[Measured]:
 
 
 def cell(row: Row) -> str:
-    sep = row.get("separability")
-    if sep is None or sep["value"] is None:
-        return "n/a"
-    return f"{percent(sep['value'])} ± {100 * sep['details'].get('std', 0):.1f}"
+    return record_cell(row, "separability", lambda r: f"{percent(r['value'])} ± {100 * r['details'].get('std', 0):.1f}")
 
 
 def summary(values) -> list[str]:
