@@ -36,6 +36,16 @@ def _time_label(value: float, unit: str) -> str:
     return format_clock(value)[:-4] if unit == "s" else f"frame {value:g}"
 
 
+def smoothed(bins: list[float | None]) -> list[float | None]:
+    """Bins without a judged frame (frames are not evenly spaced in time, so some bins hold none) take the share of
+    the nearest bin that has one; a source without any stays empty (grey)."""
+    known = [i for i, share in enumerate(bins) if share is not None]
+    if not known:
+        return list(bins)
+    return [share if share is not None else bins[min(known, key=lambda k: (abs(k - i), k))]
+            for i, share in enumerate(bins)]
+
+
 def coverage_timeline(source: dict, unit: str) -> str:
     """One source's strip: time on x, each bin coloured from red (no frame covered) to green (all covered)."""
     start, end, bins = source["start"], source["end"], source["bins"]
@@ -50,8 +60,9 @@ def coverage_timeline(source: dict, unit: str) -> str:
            f"<title>{escape(title)}</title>",
            f'<rect x="0" y="0" width="{TIMELINE_W}" height="{TIMELINE_H}" fill="#ffffff"/>',
            f'<text x="{LEFT}" y="16">{escape(title)}</text>']
+    shown = smoothed(bins)
     for b, share in enumerate(bins):
-        colour = _hex(UNJUDGED) if share is None else _hex(_mix(UNCOVERED, COVERED, share))
+        colour = _hex(UNJUDGED) if shown[b] is None else _hex(_mix(UNCOVERED, COVERED, shown[b]))
         b0, b1 = start + span * b / len(bins), start + span * (b + 1) / len(bins)
         out.append(f'<rect class="bin" data-from="{round(b0, 3)}" data-to="{round(b1, 3)}" '
                    f'data-covered="{"" if share is None else share}" x="{round(LEFT + b * width, 2)}" y="{TOP}" '

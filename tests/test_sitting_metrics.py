@@ -145,3 +145,10 @@ def test_a_larger_map_is_tsne_and_says_so_when_scikit_learn_is_absent(monkeypatc
     monkeypatch.setitem(sys.modules, "sklearn.manifold", None)
     ((_, _, details),) = sitting_map.compute(inputs)
     assert details["method"] == "pca" and "scikit-learn is not installed" in details["note"]
+
+
+def test_the_timeline_fills_bins_without_frames_from_their_nearest_neighbour():
+    from evaluation.sitting_charts import smoothed
+
+    assert smoothed([None, 1.0, None, None, 0.0, None]) == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0]
+    assert smoothed([None, None]) == [None, None]
