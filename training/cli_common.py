@@ -82,22 +82,6 @@ def finite_float(text: str) -> float:
     return value
 
 
-def positive_float(text: str) -> float:
-    """A finite number above zero."""
-    value = finite_float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    """A finite number, zero or more."""
-    value = finite_float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
 def whole_number(text: str) -> int:
     """An integer written as one ('3', not '3.0')."""
     try:
@@ -106,20 +90,22 @@ def whole_number(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
 
 
-def positive_int(text: str) -> int:
-    """A whole number, 1 or more."""
-    value = whole_number(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+def _at_least(convert: Callable[[str], Any], bound: int, *, above: bool, name: str, doc: str) -> Callable[[str], Any]:
+    def check(text: str) -> Any:
+        value = convert(text)
+        if value < bound or (above and value == bound):
+            raise argparse.ArgumentTypeError(f"must be {'above' if above else 'at least'} {bound}, got {text}")
+        return value
+
+    check.__name__, check.__doc__ = name, doc
+    return check
 
 
-def non_negative_int(text: str) -> int:
-    """A whole number, 0 or more."""
-    value = whole_number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+positive_float = _at_least(finite_float, 0, above=True, name="positive_float", doc="A finite number above zero.")
+non_negative_float = _at_least(finite_float, 0, above=False, name="non_negative_float",
+                               doc="A finite number, zero or more.")
+positive_int = _at_least(whole_number, 1, above=False, name="positive_int", doc="A whole number, 1 or more.")
+non_negative_int = _at_least(whole_number, 0, above=False, name="non_negative_int", doc="A whole number, 0 or more.")
 
 
 def int_between(lo: int, hi: int) -> Callable[[str], int]:
@@ -173,21 +159,14 @@ def power_of_two(lo: int = 4, hi: int = 2048) -> Callable[[str], int]:
     return check
 
 
-_DECIMAL = re.compile(r"^\d+(\.\d+)?$|^\.\d+$")
-_RATIO = re.compile(r"^\d+/\d+$")
-
-
 def rate(text: str) -> Fraction:
-    """A rate above zero, exactly: '10', '0.5', '29.97' or '30000/1001' -> Fraction."""
-    text = text.strip()
-    if not (_DECIMAL.match(text) or _RATIO.match(text)):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number or a ratio such as 30000/1001")
-    if _RATIO.match(text) and int(text.split("/")[1]) == 0:
-        raise argparse.ArgumentTypeError(f"{text!r} divides by zero")
-    value = Fraction(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not above zero")
-    return value
+    """A rate above zero, exactly: '10', '0.5', '29.97' or '30000/1001' -> Fraction (e.g. --fps)."""
+    from training.footage.timecode import parse_rate
+
+    try:
+        return parse_rate(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{err}; use e.g. 1, 10, 12, 0.5 or 30000/1001") from None
 
 
 def size_wh(text: str) -> tuple[int, int]:
