@@ -22,7 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="side of the dataset frames, a power of two (default: 256)")
     p.add_argument("--duration", type=cc.positive_float, default=30.0, metavar="SECONDS",
                    help="length of the synthetic clip (default: 30)")
-    p.add_argument("--seed", type=cc.SEED, default=0, help="which synthetic sitter (default: 0)")
+    p.add_argument("--seed", type=cc.SEED, default=0, metavar="N", help="which synthetic sitter (default: 0)")
     cc.add_force_flag(p, help="make every output again, even if it exists")
     cc.add_quiet_flag(p, help="no progress bars")
 
