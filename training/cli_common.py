@@ -27,6 +27,12 @@ How to add a subcommand
         device = cc.resolve_device(args.device)
         contact_sheet(ThumbOptions(args.model, args.count, args.out, cc.shows_progress(args)), device)
         return 0
+
+What is here: `CommandParser` (refusals in one line), `register_commands`, `add_command`; validators
+`finite_float`, `positive_float`, `non_negative_float`, `whole_number`, `positive_int`, `non_negative_int`,
+`int_between(lo, hi)`, `float_between(lo, hi)`, `SEED`, `power_of_two(lo, hi)`, `rate`, `size_wh`,
+`from_parser(parse, hint)`; flags `add_device_flag` + `resolve_device`, `add_output_flag`, `add_quiet_flag` +
+`shows_progress`, `add_force_flag`; `under_torchrun`, `exit_after_torchrun`.
 """
 
 from __future__ import annotations
