@@ -313,6 +313,9 @@ def _evaluate(run_dir: Path, config: dict[str, Any], dataset: ImageDataset, note
     jobs = _plan(run_dir, paths, dataset, extractor.sha256, spec, opts)
     distributed.barrier(env)  # every process has read metrics.jsonl before rank 0 appends to it
     result = EvaluateResult(run_dir)
+    for job in jobs:  # a refused or mismatched file must fail before minutes of Inception work on the reals
+        if job.missing:
+            _load_payload(job, dataset)
     real_stats = real = None
     for job in jobs:
         if not job.missing:
@@ -364,12 +367,19 @@ def _reals(dataset: ImageDataset, extractor, opts: EvaluateOptions, main: bool):
     return stats, torch.from_numpy(features).to(extractor.device)
 
 
-def _load_generator(job: SnapshotJob, dataset: ImageDataset, device: torch.device):
-    from training.checkpoint import generator_from_payload
+def _load_payload(job: SnapshotJob, dataset: ImageDataset) -> dict[str, Any]:
+    """The snapshot's contents, read without running code from it, checked to fit the dataset."""
     from training.importers.importing import load_any_checkpoint
 
     payload = load_any_checkpoint(job.path)
     check_fits(dataset, payload.get("G_kwargs") or {}, job.name)
+    return payload
+
+
+def _load_generator(job: SnapshotJob, dataset: ImageDataset, device: torch.device):
+    from training.checkpoint import generator_from_payload
+
+    payload = _load_payload(job, dataset)
     generator = generator_from_payload(payload, job.path, device=device)
     if device.type == "cuda":
         generator.set_precision(generator_precision(generator), channels_last=True)
