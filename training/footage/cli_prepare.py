@@ -74,6 +74,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--skip-bad-frames", action="store_true",
                    help="go on past frames that fail to decode and list their times (default: stop with an "
                         "error naming the file and time)")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse footage whose frames end more than a frame before the duration its container "
+                        "claims (a file cut short in copying); by default the summary and the dataset say so")
     p.add_argument("--jobs", type=int, default=0, metavar="N",
                    help="threads that resize and encode frames (default: one per available core)")
     p.add_argument("--force", action="store_true", help="replace the output zip if it exists")
@@ -128,6 +131,7 @@ def options_from_args(args):
         report_blur=max(0, args.report_blur),
         drop_blur=args.drop_blur,
         skip_bad_frames=args.skip_bad_frames,
+        strict=args.strict,
         force=args.force,
         jobs=max(0, args.jobs),
         progress=not args.quiet,
