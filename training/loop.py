@@ -31,8 +31,8 @@ from training.errors import LikenessError
 from training.grids import FakesGrid, tile
 from training.loss import PHASES, LossSettings, Stats, StyleGAN2Loss
 from training.networks import Discriminator, Generator
-from training.run_folder import RunLock, RunWriter, forget_after, new_run_dir, write_config
-from training.sampling import make_loader, mix_seed, rank_rounds, round_seed
+from training.run_folder import RunLock, RunWriter, clear_unstarted, forget_after, new_run_dir, write_config
+from training.sampling import batches, make_loader, mix_seed, rank_rounds, round_seed
 from training.train_config import Plan, label_table
 
 STAT_ORDER = ("loss_G", "loss_D", "loss_D_real", "loss_D_fake", "r1_penalty", "pl_penalty", "score_real",
@@ -237,7 +237,9 @@ class Trainer:
     def open_run_folder(self) -> None:
         """Rank 0 only: create or reopen the folder, lock it, write config, reals and the initial fakes."""
         plan, cfg = self.plan, self.cfg
-        if plan.mode == "resume":
+        # read the reals first: a damaged frame among them must not leave a half-made run folder behind
+        reals = None if plan.mode == "resume" else [plan.dataset[i].numpy() for i in cfg["grid"]["reals"]]
+        if plan.mode == "resume" or plan.restart:
             run_dir = plan.run_dir
         else:
             run_dir = new_run_dir(plan.outdir, cfg["person"], cfg["desc"])
@@ -247,6 +249,8 @@ class Trainer:
         self.lock.acquire()
         if plan.mode == "resume":
             forget_after(run_dir, self.cur_nimg)
+        elif plan.restart:
+            clear_unstarted(run_dir)
         t = self.t
         fractional = any(v is not None and float(v) != int(float(v)) for v in (t["snap"], t["grid"]))
         self.writer = RunWriter(run_dir, cfg, int(t["keep"]), fractional)
@@ -263,7 +267,6 @@ class Trainer:
                 self.writer.grid(self.render_fakes(), own_grid.name)
         else:
             grid = cfg["grid"]
-            reals = [plan.dataset[i].numpy() for i in grid["reals"]]
             self.writer.grid(tile(np.stack(reals), grid["cols"], grid["rows"]), "reals.png")
             self.writer.grid(self.render_fakes(), "fakes_init.png")
 
@@ -395,7 +398,7 @@ class Trainer:
                              batch_gpu=t["batch_gpu"], rank=env.rank, world_size=env.world_size,
                              start_step=self.batch_idx, workers=int(t["workers"]),
                              pin_memory=self.device.type == "cuda")
-        data = iter(loader)
+        data = batches(loader)
         pbar = None
         if env.is_main:
             from tqdm import tqdm
