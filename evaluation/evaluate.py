@@ -29,7 +29,7 @@ from evaluation.memorisation import DEFAULT_PERCENTILE, DEFAULT_WINDOW_S, FrameI
 from evaluation.metrics_log import METRIC_GROUPS, append_records, latest, measurement_key, read_metrics
 from evaluation.stats import MIN_IMAGES, FeatureAccumulator, FeatureStats, cached_real_stats
 from training.dataset import ImageDataset
-from training.errors import DataError, UsageError
+from training.errors import DataError, UsageError, name_some
 from training.hashing import file_sha256
 from training.run_folder import list_snapshots, read_config, snapshot_nimg
 
@@ -82,7 +82,7 @@ def parse_metrics(text: str) -> tuple[str, ...]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in METRIC_GROUPS]
     if unknown or not names:
-        raise UsageError(f"--metrics {text!r}: unknown {', '.join(unknown) or '(none given)'}; choose from "
+        raise UsageError(f"--metrics {text!r}: unknown {name_some(unknown) or '(none given)'}; choose from "
                          f"{','.join(METRIC_GROUPS)}")
     return tuple(dict.fromkeys(names))
 
