@@ -408,7 +408,8 @@ def plan_resume(args: argparse.Namespace, world_size: int) -> Plan:
                          f"{'; '.join(diffs)}; drop those flags to continue the run, or start a new run from its "
                          "snapshot with --init")
     if snapshot is None:
-        return plan_restart(run_dir, config, dataset, world_size)
+        _apply_resume_flags(args, config, world_size)
+        return plan_restart(run_dir, config, dataset)
     try:
         payload = load_checkpoint(snapshot)
     except DataError as err:
@@ -421,17 +422,7 @@ def plan_resume(args: argparse.Namespace, world_size: int) -> Plan:
         raise DataError(f"{snapshot} was made with other network settings than {run_dir / 'config.json'}; the "
                         "folder was tampered with: resume from a snapshot of this run")
     training_cfg = config["training"]
-    changed = {}
-    for key in MUTABLE_ON_RESUME:
-        if _explicit(args, key) or (key in ("compile", "deterministic") and getattr(args, key, None)):
-            value = getattr(args, key)
-            if training_cfg.get(key) != value:
-                changed[key] = [training_cfg.get(key), value]
-                training_cfg[key] = value
-    if training_cfg.get("world_size") != world_size:
-        changed["world_size"] = [training_cfg.get("world_size"), world_size]
-        training_cfg["world_size"] = world_size
-    _check_batches(training_cfg, config["D_kwargs"], world_size)
+    changed = _apply_resume_flags(args, config, world_size)
     config["dataset"]["path"] = str(dataset.path.resolve())
     config.setdefault("resumes", []).append(dict(
         snapshot=snapshot.name, nimg=int(payload["progress"]["cur_nimg"]), changed=changed,
@@ -445,12 +436,27 @@ def plan_resume(args: argparse.Namespace, world_size: int) -> Plan:
                 notes=notes)
 
 
-def plan_restart(run_dir: Path, config: dict[str, Any], dataset: ImageDataset, world_size: int) -> Plan:
+def _apply_resume_flags(args: argparse.Namespace, config: dict[str, Any], world_size: int) -> dict[str, list]:
+    """The settings a resume may change (--kimg, --snap, ...; the number of processes): applied to the config,
+    returned as {key: [old, new]}."""
+    training_cfg = config["training"]
+    changed = {}
+    for key in MUTABLE_ON_RESUME:
+        if _explicit(args, key) or (key in ("compile", "deterministic") and getattr(args, key, None)):
+            value = getattr(args, key)
+            if training_cfg.get(key) != value:
+                changed[key] = [training_cfg.get(key), value]
+                training_cfg[key] = value
+    if training_cfg.get("world_size") != world_size:
+        changed["world_size"] = [training_cfg.get("world_size"), world_size]
+        training_cfg["world_size"] = world_size
+    _check_batches(training_cfg, config["D_kwargs"], world_size)
+    return changed
+
+
+def plan_restart(run_dir: Path, config: dict[str, Any], dataset: ImageDataset) -> Plan:
     """A run that stopped before its first snapshot (bad frame at start, killed during the first write): nothing
     to continue, so it starts again from the beginning in the same folder with the same config.json."""
-    if config.get("training", {}).get("world_size") != world_size:
-        raise UsageError(f"{run_dir} was started on {config['training'].get('world_size')} processes; restart it "
-                         f"on as many, or start a new run")
     config["dataset"]["path"] = str(dataset.path.resolve())
     note = (f"{run_dir} has no snapshot yet (the first start stopped before writing one): starting it afresh with "
             "its config.json")
