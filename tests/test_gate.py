@@ -203,8 +203,8 @@ def test_approving_another_persons_snapshot_is_refused(show, capsys):
     ("persons:\n  bo: {fid_max: 1}\n  bo: {fid_max: 2}\n", "the key 'bo' appears twice (lines 2 and 3)"),
     ("fid_max: " + "[" * 20_000 + "]" * 20_000 + "\n", "gate.yaml:1:73: nested more than 64 levels deep"),
     ("fid_max: 50\npersons:\n  bo: {kid_max: -1}\n", "gate.yaml:3:8: persons.bo.kid_max must be a number"),
-    ("".join(f"k{i}: 1\n" for i in range(200_000)), "unknown keys k0, k1, k2, k3, k4 and 199,995 more "
-                                                     "(200,000 in all); the rules are"),
+    ("".join(f"k{i}: 1\n" for i in range(20_000)), "unknown keys k0, k1, k2, k3, k4 and 19,995 more "
+                                                    "(20,000 in all); the rules are"),
 ])
 def test_bad_rules_leave_the_registry_untouched(show, capsys, rules, words):
     root, _ = show
