@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp)
         data = write_dataset(tmp / "synthetic.zip", args.images, args.resolution)
         outdir = args.keep_run or tmp / "runs"
-        command = ["train", "--data", str(data), "--outdir", str(outdir), *arch, "--batch", str(args.batch),
+        command = ["train", "--data", str(data), "--out", str(outdir), *arch, "--batch", str(args.batch),
                    "--batch-gpu", str(args.batch_gpu or args.batch), "--kimg", str(args.kimg), "--tick",
                    str(args.tick), "--snap", str(args.kimg), "--keep", "1", "--workers", str(args.workers),
                    "--precision", args.precision, "--device", args.device, "--augment", "none"]

@@ -582,7 +582,7 @@ def test_help_lists_every_flag(tmp_path):
     result = subprocess.run([sys.executable, "-m", "likeness", "train", "--help"], env=child_env(tmp_path),
                             capture_output=True, text=True)
     assert result.returncode == 0
-    for flag in ("--data", "--outdir", "--person", "--cfg", "--batch", "--batch-gpu", "--kimg", "--tick", "--snap",
+    for flag in ("--data", "--out", "--person", "--cfg", "--batch", "--batch-gpu", "--kimg", "--tick", "--snap",
                  "--lr", "--glr", "--dlr", "--gamma", "--mirror", "--augment", "--seed", "--keep", "--workers",
                  "--precision", "--compile", "--resume", "--init", "--cond", "--dry-run", "torchrun"):
         assert flag in result.stdout, flag
