@@ -7,6 +7,7 @@ shows/README.md; the numbers it allows are the constants below.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from fractions import Fraction
 from pathlib import Path
@@ -243,7 +244,7 @@ def _layout(c: _Checker, node: Node | None, size: tuple[int, int]):
         cell_h = (h - 2 * margin - (rows - 1) * gap) / rows
         if min(cell_w, cell_h) < MIN_WINDOW:
             c.fail(node, f"a {rows}x{cols} grid with gap {gap} and margin {margin} leaves windows of "
-                         f"{max(cell_w, 0):.0f}x{max(cell_h, 0):.0f} px in {w}x{h}; each must be at least "
+                         f"{max(math.floor(cell_w), 0)}x{max(math.floor(cell_h), 0)} px in {w}x{h}; each must be at least "
                          f"{MIN_WINDOW}x{MIN_WINDOW}: use fewer rows or cols, or a smaller gap or margin")
         return grid
     frames = c.number(m, "frames", 5, whole=True, lo=1, hi=MAX_WINDOWS)
@@ -255,7 +256,7 @@ def _layout(c: _Checker, node: Node | None, size: tuple[int, int]):
     along = w if orientation == "horizontal" else h
     side = (along - (frames - 1) * gap) / frames
     if side < MIN_WINDOW:
-        c.fail(node, f"a {orientation} filmstrip of {frames} frames with gap {gap} leaves frames {max(side, 0):.0f} "
+        c.fail(node, f"a {orientation} filmstrip of {frames} frames with gap {gap} leaves frames {max(math.floor(side), 0)} "
                      f"px wide in {along} px; each must be at least {MIN_WINDOW} px: use fewer frames or a smaller gap")
     return strip
 
