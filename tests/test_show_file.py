@@ -388,3 +388,37 @@ def test_the_example_shows_pass_check(folder, capsys):
     assert isinstance(grid.scenes[1].layout, Grid) and grid.scenes[1].layout.windows == 12
     assert grid.scenes[3].hold and grid.scenes[0].name == "opening"  # from shows/parts/opening.yaml
     assert grid.people == ("ana", "bo", "dee")
+
+
+def test_the_annotated_example_in_shows_readme_passes_check(folder):
+    import shutil
+
+    text = (ROOT / "shows" / "README.md").read_text()
+    example = text.split("## A complete example", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    shutil.copytree(ROOT / "shows" / "parts", folder / "shows" / "parts")
+    path = write(folder / "shows" / "example.yaml", example)
+    show = check_show(path, registry=folder / "registry.yaml")
+    assert [s.name for s in show.scenes] == ["opening", "everyone", "strip", "bow"]
+    everyone = show.scenes[1]
+    assert everyone.windows == ((0, "dee"), (11, "ana")) and everyone.walk.phase == 0.5
+    assert everyone.walk.seconds == 6 and everyone.transition.seconds == 2  # from the defaults
+    assert show.scenes[2].transition.kind == "cut" and show.scenes[3].hold
+
+
+def test_a_missing_latents_file_and_a_transition_longer_than_its_scene(folder):
+    path = scene_show(folder, """\
+        - name: a
+          duration: 2
+          walk: {latents: walks/a.npy, space: w}
+          transition: {type: fade, seconds: 3}
+        """)
+    found = problems(path)
+    assert [(line, col) for _, line, col, _ in found] == [at(path, 8, "latents"), at(path, 9, "seconds")]
+    assert str(folder / "walks" / "a.npy") in found[0][3] and "longer than the scene (2 s)" in found[1][3]
+    import numpy as np
+
+    (folder / "walks").mkdir()
+    np.save(folder / "walks" / "a.npy", np.zeros((3, 8), np.float32))
+    fixed = check_show(scene_show(folder, "- {name: a, duration: 4, walk: {latents: walks/a.npy, space: w}}\n"))
+    assert fixed.scenes[0].walk.latents == (folder / "walks" / "a.npy").resolve()
+    assert fixed.scenes[0].walk.space == "w"
