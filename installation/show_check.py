@@ -38,6 +38,7 @@ class ShowError(UsageError):
     """Several problems in a show file: one per line, each `FILE:LINE:COLUMN: what; what to do`."""
 
     def __init__(self, problems: list[str]) -> None:
+        problems = list(dict.fromkeys(problems))  # a bad key in `defaults` is found once per scene it fills
         self.problems = problems
         count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"
         super().__init__("\n".join(problems) + (f"\n({count}; fix them and run `likeness check` again)"
@@ -364,9 +365,10 @@ def _scene(c: _Checker, node: Node, defaults: Node | None, size, registry: dict,
     if not node.is_map():
         c.fail(node, f"scene {index + 1} must be a mapping with name, duration (or hold), layout, people, ...")
         return None
+    m = c.mapping(node, f"scene {index + 1}", SCENE_KEYS)  # its own keys; those of `defaults` are checked once
     if defaults is not None and defaults.is_map():
         node = merge_under(defaults, node)
-    m = c.mapping(node, f"scene {index + 1}", SCENE_KEYS)
+        m = node.value
     name = c.text(m, "name", None)
     if name is None:
         if "name" not in m:

@@ -422,3 +422,22 @@ def test_a_missing_latents_file_and_a_transition_longer_than_its_scene(folder):
     fixed = check_show(scene_show(folder, "- {name: a, duration: 4, walk: {latents: walks/a.npy, space: w}}\n"))
     assert fixed.scenes[0].walk.latents == (folder / "walks" / "a.npy").resolve()
     assert fixed.scenes[0].walk.space == "w"
+
+
+def test_a_bad_key_in_defaults_is_reported_once_where_it_is_written(folder):
+    path = write(folder / "show.yaml", BASE + "defaults:\n  transtion: cut\nscenes:\n"
+                 "  - {name: a, duration: 1}\n  - {name: b, duration: 1}\n")
+    name, line, col, text = only(path)
+    assert (name, line, col) == ("show.yaml", 6, 3) and "did you mean 'transition'?" in text
+
+
+def test_check_as_a_user_runs_it(folder):
+    from conftest import run_cli
+
+    done = run_cli("check", str(ROOT / "shows" / "grid.yaml"), "--registry", str(folder / "registry.yaml"))
+    assert done.returncode == 0 and done.stdout.splitlines()[0] == f"{ROOT / 'shows' / 'grid.yaml'}: ok"
+    assert "  length: open (waits for GO), 4 scenes" in done.stdout
+    done = run_cli("check", str(ROOT / "shows" / "grid.yaml"), "--registry", str(folder / "nowhere.yaml"))
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert done.stderr.startswith(f"likeness check: error: --registry: the registry {folder / 'nowhere.yaml'} is "
+                                  "not there")
