@@ -70,7 +70,7 @@ class _Checker:
         return node.value
 
     def number(self, m: dict[str, Node], key: str, default: Any, *, whole: bool = False, lo=None, hi=None,
-               above=None, what: str = "") -> Any:
+               above=None) -> Any:
         if key not in m:
             return default
         node = m[key]
@@ -81,7 +81,7 @@ class _Checker:
             value = _fraction(value)
         if value is None or (whole and Fraction(value).denominator != 1) or value != value:
             kind = "a whole number" if whole else "a number"
-            self.fail(node, f"{key} must be {kind}{what}, got {_show(node.value)}")
+            self.fail(node, f"{key} must be {kind}, got {_show(node.value)}")
             return default
         value = int(value) if whole else value
         if (lo is not None and value < lo) or (hi is not None and value > hi) or (above is not None and value <= above):
@@ -232,34 +232,40 @@ def _layout(c: _Checker, node: Node | None, size: tuple[int, int]):
             c.fail(node, "layout needs a type: grid, filmstrip or single")
         return Single()
     m = c.mapping(node, f"a {kind} layout", LAYOUT_KEYS[kind])
-    w, h = size
-    if kind == "single":
-        return Single()
     if kind == "grid":
-        rows = c.number(m, "rows", 2, whole=True, lo=1, hi=MAX_WINDOWS)
-        cols = c.number(m, "cols", 2, whole=True, lo=1, hi=MAX_WINDOWS)
-        gap = c.number(m, "gap", 0, whole=True, lo=0)
-        margin = c.number(m, "margin", 0, whole=True, lo=0)
-        grid = Grid(rows, cols, gap, margin, _colour(c, m.get("background"), (0.0, 0.0, 0.0)))
-        cell_w = (w - 2 * margin - (cols - 1) * gap) / cols
-        cell_h = (h - 2 * margin - (rows - 1) * gap) / rows
-        if min(cell_w, cell_h) < MIN_WINDOW:
-            c.fail(node, f"a {rows}x{cols} grid with gap {gap} and margin {margin} leaves windows of "
-                         f"{max(math.floor(cell_w), 0)}x{max(math.floor(cell_h), 0)} px in {w}x{h}; each must be at least "
-                         f"{MIN_WINDOW}x{MIN_WINDOW}: use fewer rows or cols, or a smaller gap or margin")
-        return grid
+        return _grid(c, node, m, size)
+    if kind == "filmstrip":
+        return _filmstrip(c, node, m, size)
+    return Single()
+
+
+def _grid(c: _Checker, node: Node, m: dict[str, Node], size: tuple[int, int]) -> Grid:
+    rows = c.number(m, "rows", 2, whole=True, lo=1, hi=MAX_WINDOWS)
+    cols = c.number(m, "cols", 2, whole=True, lo=1, hi=MAX_WINDOWS)
+    gap = c.number(m, "gap", 0, whole=True, lo=0)
+    margin = c.number(m, "margin", 0, whole=True, lo=0)
+    w, h = size
+    cell_w = math.floor((w - 2 * margin - (cols - 1) * gap) / cols)
+    cell_h = math.floor((h - 2 * margin - (rows - 1) * gap) / rows)
+    if min(cell_w, cell_h) < MIN_WINDOW:
+        c.fail(node, f"a {rows}x{cols} grid with gap {gap} and margin {margin} leaves windows of {max(cell_w, 0)}x"
+                     f"{max(cell_h, 0)} px in {w}x{h}; each must be at least {MIN_WINDOW}x{MIN_WINDOW}: use fewer "
+                     "rows or cols, or a smaller gap or margin")
+    return Grid(rows, cols, gap, margin, _colour(c, m.get("background"), (0.0, 0.0, 0.0)))
+
+
+def _filmstrip(c: _Checker, node: Node, m: dict[str, Node], size: tuple[int, int]) -> Filmstrip:
     frames = c.number(m, "frames", 5, whole=True, lo=1, hi=MAX_WINDOWS)
     orientation = c.choice(m, "orientation", ("horizontal", "vertical"), "horizontal")
     gap = c.number(m, "gap", 0, whole=True, lo=0)
-    strip = Filmstrip(frames, orientation, float(c.number(m, "speed", 0.5, lo=0)),
-                      float(c.number(m, "step", 0.5, lo=0)), gap, c.flag(m, "frame_lines", True),
-                      c.flag(m, "sprockets", False))
-    along = w if orientation == "horizontal" else h
-    side = (along - (frames - 1) * gap) / frames
+    along = size[0] if orientation == "horizontal" else size[1]
+    side = math.floor((along - (frames - 1) * gap) / frames)
     if side < MIN_WINDOW:
-        c.fail(node, f"a {orientation} filmstrip of {frames} frames with gap {gap} leaves frames {max(math.floor(side), 0)} "
-                     f"px wide in {along} px; each must be at least {MIN_WINDOW} px: use fewer frames or a smaller gap")
-    return strip
+        c.fail(node, f"a {orientation} filmstrip of {frames} frames with gap {gap} leaves frames {max(side, 0)} px "
+                     f"wide in {along} px; each must be at least {MIN_WINDOW} px: use fewer frames or a smaller gap")
+    return Filmstrip(frames, orientation, float(c.number(m, "speed", 0.5, lo=0)),
+                     float(c.number(m, "step", 0.5, lo=0)), gap, c.flag(m, "frame_lines", True),
+                     c.flag(m, "sprockets", False))
 
 
 def _walk(c: _Checker, node: Node | None) -> Walk:
