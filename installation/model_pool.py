@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from evaluation.registry import APPROVED, read_registry, resolve_from_registry
-from training.errors import DataError
+from training.errors import DataError, UsageError
 from training.hashing import file_sha256
 
 log = logging.getLogger("likeness.render")
@@ -44,6 +44,8 @@ class ModelPool:
                       reduced: torch.dtype | None = None, people: list[str] | None = None) -> "ModelPool":
         """Load the registry's approved people (or `people` of them); say once why anyone is left out."""
         path = Path(path)
+        if not path.is_file():
+            raise UsageError(f"registry {path} does not exist; make it with `likeness gate --rules gate.yaml RUN...`")
         persons = read_registry(path)
         if not persons:
             raise DataError(f"{path} names no one; gate some runs first (`likeness gate --rules gate.yaml RUN...`)")
