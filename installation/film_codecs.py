@@ -119,5 +119,18 @@ def check_crf(spec: CodecSpec, crf: int | None) -> None:
         return
     if not spec.crf:
         raise UsageError(f"--crf applies to h264 and hevc; {spec.name} has a fixed quality")
-    if not 0 <= crf <= 51:
-        raise UsageError(f"--crf {crf} is out of range; use 0 (lossless) to 51 (smallest); 18 looks transparent")
+    if not 1 <= crf <= 51:  # x264's 0 is lossless, which High profile cannot carry
+        raise UsageError(f"--crf {crf} is out of range; use 1 (best) to 51 (smallest); 18 looks transparent")
+
+
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+
+
+def check_preset(spec: CodecSpec, preset: str | None) -> None:
+    """x264 and x265 share these names: slower presets give smaller files at the same --crf."""
+    if preset is None:
+        return
+    if not spec.crf:
+        raise UsageError(f"a preset applies to h264 and hevc; {spec.name} has none")
+    if preset not in PRESETS:
+        raise UsageError(f"unknown preset {preset!r}; use one of {', '.join(PRESETS)}")

@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from installation.film_codecs import (CodecSpec, check_crf, check_encoder_available, check_frame_size, check_rate,
-                                      codec_spec, container_format)
+from installation.film_codecs import (CodecSpec, check_crf, check_encoder_available, check_frame_size, check_preset,
+                                      check_rate, codec_spec, container_format)
 from training.atomic import atomic_output, atomic_write_bytes, check_output_free
 from training.errors import DataError
 
@@ -87,6 +87,7 @@ class FilmWriter:
         self.spec, self.format = check_film_output(self.path, codec=codec, width=width, height=height, force=force)
         self.rate = check_rate(rate)
         check_crf(self.spec, crf)
+        check_preset(self.spec, preset)
         self.crf = 18 if crf is None and self.spec.crf else crf
         self.preset = preset
         if total_frames is not None and total_frames < 0:
