@@ -257,7 +257,7 @@ def _setup(device: str):
     """torchrun's process group when launched under it; otherwise one process on the chosen device."""
     import os
 
-    from evaluation.inception import resolve_device
+    from training.devices import resolve_device
     from training import distributed
 
     if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
