@@ -20,7 +20,7 @@ import pytest
 from conftest import ROOT
 from installation.film_codecs import CodecSpec, check_encoder_available
 from installation.film_writer import FilmMetadata, FilmWriter, sidecar_path, write_sidecar
-from training.errors import DataError, UsageError
+from training.errors import UsageError
 
 W, H = 64, 48
 # Four flat quadrants: a skin-like red, a blue, white and black (white and black show the limited range).
@@ -224,7 +224,7 @@ def child(code: str, *args: str, **kw) -> subprocess.Popen:
 
 
 @pytest.mark.parametrize("sig,codec,name", [(signal.SIGTERM, "h264", "film.mp4"), (signal.SIGTERM, "png", "frames"),
-                                            (signal.SIGKILL, "prores", "film.mov")])
+                                            (signal.SIGINT, "hevc", "film.mkv"), (signal.SIGKILL, "prores", "film.mov")])
 def test_killed_mid_film_leaves_nothing_at_the_name(tmp_path, sig, codec, name):
     out = tmp_path / name
     proc = child(ENDLESS, str(out), codec)
@@ -235,6 +235,8 @@ def test_killed_mid_film_leaves_nothing_at_the_name(tmp_path, sig, codec, name):
     left = [p.name for p in tmp_path.iterdir()]
     if sig == signal.SIGTERM:
         assert proc.returncode == 128 + signal.SIGTERM and left == []  # unwound: the temporary removed too
+    elif sig == signal.SIGINT:  # Ctrl-C: KeyboardInterrupt unwinds the same way
+        assert proc.returncode != 0 and "KeyboardInterrupt" in proc.stderr.read() and left == []
     else:
         assert len(left) == 1 and left[0].startswith(f".{name}.")  # only the hidden temporary of the dead process
         write_film(out, codec, n=2)  # the next film of that name clears it
