@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import resource
@@ -31,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from json_lines import emit  # noqa: E402 (benchmarks/, the script's own folder, is on the path)
 
 SUFFIX = {"h264": ".mp4", "hevc": ".mp4", "prores": ".mov", "png": ""}
 
@@ -107,19 +107,14 @@ def main(argv: list[str] | None = None) -> int:
 
     source = MovingGrid(*args.size)
     pool = [source.frame(i) for i in range(min(args.frames, int(round(args.rate))))]
+    now = datetime.datetime.now(datetime.timezone.utc)
+    command = " ".join(["benchmarks/export_speed.py", *(sys.argv[1:] if argv is None else argv)])
     machine = dict(cpus=len(os.sched_getaffinity(0)), cpu=platform.processor() or platform.machine(),
-                   load_before=round(os.getloadavg()[0], 2), date=datetime.datetime.now(datetime.timezone.utc)
-                   .strftime("%Y-%m-%d %H:%M UTC"), command=" ".join(["benchmarks/export_speed.py", *(argv or
-                                                                                                       sys.argv[1:])]))
+                   load_before=round(os.getloadavg()[0], 2), date=now.strftime("%Y-%m-%d %H:%M UTC"), command=command)
     with tempfile.TemporaryDirectory(prefix="likeness-bench-") as tmp:
         for codec in args.codecs:
-            line = {**encode_speed(codec, args, pool, Path(tmp)), **machine,
-                    "load_after": round(os.getloadavg()[0], 2)}
-            text = json.dumps(line)
-            print(text, flush=True)
-            if args.out:
-                with open(args.out, "a") as f:
-                    f.write(text + "\n")
+            emit({**encode_speed(codec, args, pool, Path(tmp)), **machine,
+                  "load_after": round(os.getloadavg()[0], 2)}, args.out)
     return 0
 
 

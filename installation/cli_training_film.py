@@ -32,7 +32,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--crf", type=cc.int_between(1, 51), metavar="N",
                    help="quality for h264 and hevc: lower is better and larger (default: 18)")
     p.add_argument("--size", type=cc.size_wh, metavar="WxH",
-                   help="fit the frames into WIDTHxHEIGHT, e.g. 1920x1080 (default: the grid's size, at most 1920x1080)")
+                   help="fit the frames into WIDTHxHEIGHT, e.g. 1920x1080 (default: the grid's own size, scaled down "
+                   "into 1920x1080 if larger)")
     p.add_argument("--hold-last", type=cc.float_between(0, 3600), default=2.0, metavar="SECONDS",
                    help="how long the last grid stays on screen after its own frame (default: 2)")
     cc.add_force_flag(p, help="replace FILM (and its sidecar) if they exist")

@@ -223,8 +223,9 @@ def child(code: str, *args: str, **kw) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, **kw)
 
 
-@pytest.mark.parametrize("sig,codec,name", [(signal.SIGTERM, "h264", "film.mp4"), (signal.SIGTERM, "png", "frames"),
-                                            (signal.SIGINT, "hevc", "film.mkv"), (signal.SIGKILL, "prores", "film.mov")])
+@pytest.mark.parametrize("sig,codec,name", [
+    (signal.SIGTERM, "h264", "film.mp4"), (signal.SIGTERM, "png", "frames"), (signal.SIGINT, "hevc", "film.mkv"),
+    (signal.SIGKILL, "prores", "film.mov")])
 def test_killed_mid_film_leaves_nothing_at_the_name(tmp_path, sig, codec, name):
     out = tmp_path / name
     proc = child(ENDLESS, str(out), codec)
