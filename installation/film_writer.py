@@ -90,8 +90,8 @@ class FilmWriter:
         check_preset(self.spec, preset)
         self.crf = 18 if crf is None and self.spec.crf else crf
         self.preset = preset
-        if total_frames is not None and total_frames < 0:
-            raise ValueError(f"total_frames must be >= 0, not {total_frames}")
+        if total_frames is not None and total_frames < 1:
+            raise ValueError(f"total_frames must be at least 1, not {total_frames}")
         self.width, self.height = width, height
         self.metadata = metadata or FilmMetadata()
         self.force = force
@@ -137,8 +137,11 @@ class FilmWriter:
 
                 self._bar = stack.enter_context(tqdm(total=self.total_frames, unit="frame", desc=self.path.name,
                                                      dynamic_ncols=True, disable=None))
-        except BaseException:
-            stack.close()
+        except BaseException as err:
+            if self._sink is not None:
+                self._sink.abort()
+                self._sink = None
+            stack.__exit__(type(err), err, err.__traceback__)  # the temporary is removed, never renamed
             raise
         self._stack = stack
         return self
@@ -171,6 +174,8 @@ class FilmWriter:
             stack.__exit__(exc_type, exc, tb)  # removes the temporary; the exception goes on
             return False
         try:
+            if self.frames_written == 0:
+                raise ValueError(f"no frames were written; {self.path} was not made")
             if self.total_frames is not None and self.frames_written != self.total_frames:
                 raise ValueError(f"{self.frames_written} frames written but total_frames={self.total_frames}; "
                                  f"{self.path} was not made")

@@ -146,6 +146,9 @@ def test_wrong_frame_count_or_shape_makes_no_film(tmp_path):
         with FilmWriter(tmp_path / "film.mov", width=W, height=H, codec="prores", total_frames=3) as film:
             film.write(quadrant_frame(0))
             film.write(quadrant_frame(1))
+    with pytest.raises(ValueError, match="no frames were written"):
+        with FilmWriter(tmp_path / "film.mp4", width=W, height=H):
+            pass
     with pytest.raises(ValueError, match=r"uint8 of shape \(48, 64, 3\)"):
         with FilmWriter(tmp_path / "film.mp4", width=W, height=H) as film:
             film.write(np.zeros((H, W, 4), np.uint8))
