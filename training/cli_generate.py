@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from training.networks import z_from_seed
 
     outdir = Path(args.out)
-    check_output_free(outdir, args.force)
+    check_output_free(outdir, args.force, folder=True)
     if outdir.exists():
         _check_replaceable(outdir)
     device = cc.resolve_device(args.device)
@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     if G.img_channels not in (1, 3, 4):
         raise UsageError(f"the model makes {G.img_channels}-channel images; PNG output needs 1, 3 or 4 channels")
 
-    with atomic_output(outdir, force=args.force) as tmp:
+    with atomic_output(outdir, force=args.force, folder=True) as tmp:
         tmp.mkdir()
         for i, seed in enumerate(args.seeds):
             print(f"seed {seed:04d} ({i + 1}/{len(args.seeds)})", flush=True)

@@ -23,8 +23,8 @@ import torch
 from training.distributed import DistEnv, StopRequest
 from training.errors import LikenessError
 from training.grids import FakesGrid, tile
-from training.run_folder import RunLock, RunWriter, forget_after, new_run_dir, write_config
-from training.sampling import make_loader
+from training.run_folder import RunLock, RunWriter, clear_unstarted, forget_after, new_run_dir, write_config
+from training.sampling import batches, make_loader
 from training.train_config import Plan, label_table
 from training.train_step import TrainingState
 
@@ -133,7 +133,9 @@ class RunReport:
             return
         plan, cfg, s = self.plan, self.cfg, self.state.settings
         cur_nimg = self.state.cur_nimg
-        if plan.mode == "resume":
+        # read the reals first: a damaged frame among them must not leave a half-made run folder behind
+        reals = None if plan.mode == "resume" else [plan.dataset[i].numpy() for i in cfg["grid"]["reals"]]
+        if plan.mode == "resume" or plan.restart:
             run_dir = plan.run_dir
         else:
             run_dir = new_run_dir(plan.outdir, cfg["person"], cfg["desc"])
@@ -143,6 +145,8 @@ class RunReport:
         self.lock.acquire()
         if plan.mode == "resume":
             forget_after(run_dir, cur_nimg)
+        elif plan.restart:
+            clear_unstarted(run_dir)
         fractional = any(v is not None and float(v) != int(float(v)) for v in (s.snap, s.grid))
         self.writer = RunWriter(run_dir, cfg, int(s.keep), fractional)
         if plan.mode == "resume":
@@ -158,7 +162,6 @@ class RunReport:
                 self.writer.grid(self.render_fakes(), own_grid.name)
         else:
             grid = cfg["grid"]
-            reals = [plan.dataset[i].numpy() for i in grid["reals"]]
             self.writer.grid(tile(np.stack(reals), grid["cols"], grid["rows"]), "reals.png")
             self.writer.grid(self.render_fakes(), "fakes_init.png")
         self.announce()
@@ -229,7 +232,7 @@ def run_loop(state: TrainingState, report: RunReport, stop: StopRequest) -> int:
     loader = make_loader(report.plan.dataset, mirror=bool(s.mirror), seed=s.seed, batch=s.batch,
                          batch_gpu=s.batch_gpu, rank=env.rank, world_size=env.world_size,
                          start_step=state.batch_idx, workers=int(s.workers), pin_memory=state.device.type == "cuda")
-    data = iter(loader)
+    data = batches(loader)
     pbar = None
     if env.is_main:
         from tqdm import tqdm

@@ -67,6 +67,7 @@ class Plan:
     snapshot: Path | None = None  # resume / init: the checkpoint file
     payload: dict[str, Any] | None = field(default=None, repr=False)
     notes: list[str] = field(default_factory=list)
+    restart: bool = False  # --resume of a run folder that never wrote a snapshot: start it afresh, in place
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------
@@ -325,15 +326,14 @@ def plan_init(opts: TrainOptions, world_size: int) -> Plan:
 # -- --resume ------------------------------------------------------------------------------------------------------
 
 
-def _locate_resume(path: Path) -> tuple[Path, Path]:
-    """(run folder, snapshot) from a run folder (its newest snapshot) or a snapshot inside one."""
+def _locate_resume(path: Path) -> tuple[Path, Path | None]:
+    """(run folder, snapshot) from a run folder (its newest snapshot, None when it has none yet) or a snapshot
+    inside one."""
     if path.is_dir():
         run_dir = path
         read_config(run_dir)
         snapshots = list_snapshots(run_dir)
-        if not snapshots:
-            raise UsageError(f"{run_dir} has no snapshot yet, so there is nothing to resume; start the run again")
-        return run_dir, snapshots[-1]
+        return run_dir, (snapshots[-1] if snapshots else None)
     if not path.exists():
         raise UsageError(f"--resume {path} does not exist; give a run folder or one of its snapshots")
     if snapshot_nimg(path.name) is None:
@@ -382,6 +382,9 @@ def plan_resume(opts: TrainOptions, world_size: int) -> Plan:
         raise UsageError(f"--resume: this command line differs from {run_dir / 'config.json'} in "
                          f"{'; '.join(diffs)}; drop those flags to continue the run, or start a new run from its "
                          "snapshot with --init")
+    if snapshot is None:
+        _apply_resume_flags(opts, config, world_size)
+        return plan_restart(run_dir, config, dataset)
     try:
         payload = load_checkpoint(snapshot)
     except DataError as err:
@@ -394,17 +397,7 @@ def plan_resume(opts: TrainOptions, world_size: int) -> Plan:
         raise DataError(f"{snapshot} was made with other network settings than {run_dir / 'config.json'}; the "
                         "folder was tampered with: resume from a snapshot of this run")
     training_cfg = config["training"]
-    changed = {}
-    for key in MUTABLE_ON_RESUME:
-        if _explicit(opts, key) or (key in ("compile", "deterministic") and getattr(opts, key, None)):
-            value = getattr(opts, key)
-            if training_cfg.get(key) != value:
-                changed[key] = [training_cfg.get(key), value]
-                training_cfg[key] = value
-    if training_cfg.get("world_size") != world_size:
-        changed["world_size"] = [training_cfg.get("world_size"), world_size]
-        training_cfg["world_size"] = world_size
-    _check_batches(training_cfg, config["D_kwargs"], world_size)
+    changed = _apply_resume_flags(opts, config, world_size)
     config["dataset"]["path"] = str(dataset.path.resolve())
     config.setdefault("resumes", []).append(dict(
         snapshot=snapshot.name, nimg=int(payload["progress"]["cur_nimg"]), changed=changed,
@@ -416,6 +409,42 @@ def plan_resume(opts: TrainOptions, world_size: int) -> Plan:
                          "train it further")
     return Plan(mode="resume", config=config, dataset=dataset, run_dir=run_dir, snapshot=snapshot, payload=payload,
                 notes=notes)
+
+
+def _apply_resume_flags(opts: TrainOptions, config: dict[str, Any], world_size: int) -> dict[str, list]:
+    """The settings a resume may change (--kimg, --snap, ...; the number of processes): applied to the config,
+    returned as {key: [old, new]}."""
+    training_cfg = config["training"]
+    changed = {}
+    for key in MUTABLE_ON_RESUME:
+        if _explicit(opts, key) or (key in ("compile", "deterministic") and getattr(opts, key, None)):
+            value = getattr(opts, key)
+            if training_cfg.get(key) != value:
+                changed[key] = [training_cfg.get(key), value]
+                training_cfg[key] = value
+    if training_cfg.get("world_size") != world_size:
+        changed["world_size"] = [training_cfg.get("world_size"), world_size]
+        training_cfg["world_size"] = world_size
+    _check_batches(training_cfg, config["D_kwargs"], world_size)
+    return changed
+
+
+def plan_restart(run_dir: Path, config: dict[str, Any], dataset: ImageDataset) -> Plan:
+    """A run that stopped before its first snapshot (bad frame at start, killed during the first write): nothing
+    to continue, so it starts again from the beginning in the same folder with the same config.json."""
+    config["dataset"]["path"] = str(dataset.path.resolve())
+    note = (f"{run_dir} has no snapshot yet (the first start stopped before writing one): starting it afresh with "
+            "its config.json")
+    parent = config.get("init")
+    if not parent:
+        return Plan(mode="new", config=config, dataset=dataset, run_dir=run_dir, outdir=run_dir.parent.parent,
+                    notes=[note], restart=True)
+    snapshot = Path(parent["snapshot"])
+    if not snapshot.is_file() or file_sha256(snapshot) != parent["sha256"]:
+        raise DataError(f"{run_dir} starts from {snapshot} (--init), which is missing or changed since; start a new "
+                        "run with --init from the file you mean")
+    return Plan(mode="init", config=config, dataset=dataset, run_dir=run_dir, outdir=run_dir.parent.parent,
+                snapshot=snapshot, payload=_load_parent(snapshot), notes=[note], restart=True)
 
 
 def make_plan(opts: TrainOptions, world_size: int) -> Plan:

@@ -75,6 +75,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--skip-bad-frames", action="store_true",
                    help="go on past frames that fail to decode and list their times (default: stop with an "
                         "error naming the file and time)")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse footage whose frames end more than a frame before the duration its container "
+                        "claims (a file cut short in copying); by default the summary and the dataset say so")
     p.add_argument("--jobs", type=cc.positive_int, metavar="N",
                    help="threads that resize and encode frames (default: one per available core)")
     cc.add_force_flag(p, help="replace the output zip if it exists")
@@ -124,6 +127,7 @@ def options_from_args(args: argparse.Namespace):
         report_blur=args.report_blur,
         drop_blur=args.drop_blur,
         skip_bad_frames=args.skip_bad_frames,
+        strict=args.strict,
         force=args.force,
         jobs=args.jobs or 0,
         progress=cc.shows_progress(args),

@@ -87,5 +87,11 @@ class DatasetZipWriter:
     def __enter__(self) -> "DatasetZipWriter":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, kind, *exc) -> None:
+        if kind is None:
+            self.close()
+            return
+        try:
+            self.close()
+        except OSError:
+            pass  # the zip is thrown away anyway; one error (the first, e.g. a full disk) is enough

@@ -9,6 +9,7 @@ results are written to the zip in order. The zip is built under a temporary name
 from __future__ import annotations
 
 import datetime
+import errno
 import os
 import threading
 import time
@@ -20,7 +21,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import training
-from training.atomic import atomic_output, check_output_free
+from training.atomic import atomic_output, check_output_free, terminate_as_interrupt
 from training.footage.dataset_writer import DatasetZipWriter, encode_png
 from training.errors import DataError, UsageError
 from training.footage.framing import FramePlan, check_size, plan_frame
@@ -30,6 +31,9 @@ from training.footage.frame_targets import TargetClock
 from training.footage.sharpness import laplacian_variance
 from training.footage.timecode import describe_rate, expected_count, format_clock, format_rate, seconds_ms
 from training.footage.video_source import BadFrame, FrameReader, VideoInfo, frame_to_image, normalise_rotation, probe_video
+
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 @dataclass
@@ -50,6 +54,7 @@ class PrepareOptions:
     report_blur: int = 0  # print this many of the blurriest frames (0: don't measure unless dropping)
     drop_blur: float | None = None
     skip_bad_frames: bool = False
+    strict: bool = False  # refuse footage whose frames end well before the duration its container claims
     force: bool = False
     jobs: int = 0  # worker threads; 0: one per available core
     progress: bool = True
@@ -66,10 +71,23 @@ class Source:
     images: list[Path] = field(default_factory=list)
     image_size: tuple[int, int] | None = None
     offset: Fraction = Fraction(0)
+    seen_until: Fraction | None = None  # end of the last frame the decoder gave (good or bad), seconds
+    decoded_to_end: bool = False  # decoding ran to the end of the file (not stopped early by --end)
 
     @property
     def duration(self) -> Fraction:
         return self.video.duration if self.video else Fraction(0)
+
+    @property
+    def missing(self) -> Fraction:
+        """How much of the container's claimed duration has no frames (0 unless the file is cut short): the
+        frames of a truncated faststart mp4 or mkv end early while the header still gives the full duration."""
+        info = self.video
+        if info is None or not self.decoded_to_end:
+            return Fraction(0)
+        frame = 2 * info.half_frame or Fraction(1, 10)
+        gap = info.duration - (self.seen_until if self.seen_until is not None else Fraction(0))
+        return gap if gap > frame else Fraction(0)
 
 
 @dataclass
@@ -265,8 +283,10 @@ class Preparer:
         if local_from >= info.duration:
             return  # the wanted part starts after this file
         reader = FrameReader(info, on_bad=lambda bad: self._on_bad(src, bad))
+        frame_length = 2 * info.half_frame
         try:
             for local_time, frame in reader.frames(local_from):
+                src.seen_until = max(src.seen_until or local_time, local_time + frame_length)
                 copies = clock.take(src.offset + local_time, info.half_frame)
                 if copies:
                     plan = self._plan(frame.width, frame.height, normalise_rotation(frame.rotation),
@@ -274,12 +294,15 @@ class Preparer:
                     yield Job(src.index, local_time, copies, frame, plan)
                 if clock.done:
                     break
+            else:
+                src.decoded_to_end = True
         finally:
             self.decoded += reader.decoded
 
     def _on_bad(self, src: Source, bad: BadFrame) -> None:
         opts = self.options
         if bad.time is not None:
+            src.seen_until = max(src.seen_until or bad.time, bad.time + 2 * src.video.half_frame)
             when = src.offset + bad.time
             if opts.start is not None and when < opts.start - src.video.half_frame:
                 return  # outside the wanted part: it would not have been used anyway
@@ -302,19 +325,38 @@ class Preparer:
         workers = opts.jobs or available_cores()
         want_blur = bool(opts.report_blur) or opts.drop_blur is not None
         hashes = BackgroundHashes(self.sources)
-        with atomic_output(self.output, force=opts.force) as tmp:
-            with DatasetZipWriter(tmp) as writer:
-                self._render_all(writer, workers, want_blur)
-                if writer.count == 0:
-                    raise DataError(self._nothing_written())
-                provenance = self.provenance(writer.count, hashes.result())
-                writer.finish({"labels": None, "likeness": provenance})
-                frames = writer.count
+        writer = None
+        try:
+            with terminate_as_interrupt(), atomic_output(self.output, force=opts.force) as tmp:
+                with DatasetZipWriter(tmp) as writer:
+                    self._render_all(writer, workers, want_blur)
+                    if writer.count == 0:
+                        raise DataError(self._nothing_written())
+                    self._check_complete(writer.count)
+                    provenance = self.provenance(writer.count, hashes.result())
+                    writer.finish({"labels": None, "likeness": provenance})
+                    frames = writer.count
+        except OSError as err:
+            if err.errno not in DISK_FULL:
+                raise
+            written = writer.bytes if writer is not None else 0
+            raise DataError(f"disk full at {self.output.resolve().parent}, {written / 1e6:.1f} MB written; nothing "
+                            "was kept: free space there or choose another -o") from None
         elapsed = time.monotonic() - started
         blurriest = sorted((n for n in self.notes if n.value is not None), key=lambda n: n.value)
         return PrepareResult(self.output, frames, self.output.stat().st_size, elapsed, self.sources, self.decoded,
                              self.clock.repeats if self.clock else 0, self.skipped, self.dropped,
                              blurriest[: opts.report_blur], provenance)
+
+    def _check_complete(self, frames: int) -> None:
+        """--strict: footage cut short is an error rather than a note in the summary."""
+        short = [src for src in self.sources if src.missing]
+        if self.options.strict and short:
+            src = short[0]
+            raise DataError(f"{src.path}: its frames end at {format_clock(src.seen_until or Fraction(0))} but the "
+                            f"container claims {format_clock(src.duration)} ({float(src.missing):.3f} s have no "
+                            f"frames: the file is cut short); copy or export it again, or leave out --strict to "
+                            f"keep the {frames} frames there are")
 
     def _nothing_written(self) -> str:
         opts = self.options
@@ -442,6 +484,9 @@ def _source_entry(src: Source, digest: str, size: int) -> dict:
     )
     if info.sample_aspect != 1:
         entry["sample_aspect"] = format_rate(info.sample_aspect)
+    if src.missing:
+        entry["frames_end"] = seconds_ms(src.seen_until)  # the file is cut short: frames stop here
+        entry["missing"] = seconds_ms(src.missing)
     return entry
 
 
