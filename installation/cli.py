@@ -4,4 +4,4 @@ training/cli_common.py for how to add one)."""
 
 from __future__ import annotations
 
-COMMAND_MODULES: list[str] = ["installation.cli_demo"]
+COMMAND_MODULES: list[str] = ["installation.cli_demo", "installation.cli_osc"]

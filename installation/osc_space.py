@@ -101,11 +101,11 @@ ADDRESSES: tuple[Address, ...] = (
             "hold scene pass as soon as it is reached."),
     Address("scene/next", (), "Go to the next scene now (the first again in a looping show)."),
     Address("scene/prev", (), "Go to the previous scene now (restarts the first)."),
-    Address("scene/goto", (Param("scene", "scene", 0, _last_scene, "index 0 .. scenes-1, or a scene name"),),
+    Address("scene/goto", (Param("scene", "scene", 0, _last_scene, "0 .. scenes-1"),),
             "Go to a scene by index or by name."),
-    Address("pause", (Param("on", "flag", range_doc="0 or 1; none: toggle", optional=True),),
+    Address("pause", (Param("on", "flag", range_doc="none: toggle", optional=True),),
             "Pause (1) or resume (0) scene timing and the walk; with no argument, toggle."),
-    Address("freeze", (Param("on", "flag", range_doc="0 or 1"),),
+    Address("freeze", (Param("on", "flag"),),
             "Hold the picture still (1) while scene timing runs on; 0 lets it move again."),
     Address("speed", (Param("speed", "float", 0.0, MAX_SPEED, "0 .. 16 (1 = as written)"),),
             "Walk speed, a multiple of the show's speed.", glide=True),
@@ -122,7 +122,7 @@ ADDRESSES: tuple[Address, ...] = (
             "Show another approved person in one window."),
     Address("fade", (SECONDS,), "Fade to black over SECONDS."),
     Address("fade/in", (SECONDS,), "Fade back from black over SECONDS."),
-    Address("blackout", (Param("on", "flag", range_doc="0 or 1"),), "Black at once (1), or the picture back (0)."),
+    Address("blackout", (Param("on", "flag"),), "Black at once (1), or the picture back (0)."),
     Address("reseed", (Param("offset", "int", 0, MAX_RESEED, "0 .. 2^31-1; none: one more", optional=True),),
             "New walks: add OFFSET to every seed (no argument: the next offset)."),
     Address("direction/K", (Param("value", "float", -MAX_DIRECTION, MAX_DIRECTION, "-20 .. 20"),),
@@ -178,7 +178,7 @@ def _convert(param: Param, value: object, limits: ControlLimits | None, address:
         number = int(number)
     lo, hi = param.bounds(limits)
     if (lo is not None and number < lo) or (hi is not None and number > hi):
-        raise Refused("out of range", f"{where}: {value!r} is outside {param.range_doc}")
+        raise Refused("out of range", f"{where}: {value!r} is outside {param.range_doc or 'its range'}")
     return number
 
 
