@@ -211,13 +211,16 @@ class OscServer:
                 self.dropped_foreign += 1
             self.refusals.note("not allowed", f"packet from {sender[0]}, outside --osc-allow")
             return
-        wall_now = time.time()
+        if len(data) % 4:   # OSC 1.0: a packet's size is a multiple of 4 (python-osc pads a cut-off last argument)
+            self.refusals.note("malformed packet", f"not OSC from {sender[0]} ({len(data)} bytes, not a multiple of 4)")
+            return
         try:
             messages = OscPacket(data).messages
         except Exception as err:  # noqa: BLE001 - python-osc raises several kinds on garbage
             self.refusals.note("malformed packet", f"not OSC from {sender[0]} ({str(err)[:60]})")
             return
-        show_now = self.clock()
+        # After parsing: python-osc stamps immediate messages with its own time.time(), which is then not ahead.
+        wall_now, show_now = time.time(), self.clock()
         for timed in messages:
             self.received += 1
             address = timed.message.address
