@@ -187,7 +187,8 @@ class OscQueryServer:
         return self
 
     def stop(self) -> None:
-        self._http.shutdown()
+        if self._thread.is_alive():
+            self._http.shutdown()
         self._http.server_close()
 
     def __enter__(self) -> "OscQueryServer":

@@ -67,6 +67,12 @@ def parse_networks(cidrs: Iterable[str]) -> tuple[Network, ...]:
     return tuple(networks)
 
 
+def cidr(text: str) -> str:
+    """One address range as `--osc-allow` takes it, checked (ValueError) and returned as written."""
+    parse_networks([text])
+    return text
+
+
 def is_loopback(host: str) -> bool:
     return ipaddress.ip_address(host).is_loopback
 
