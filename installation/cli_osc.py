@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 
+from installation.net_address import parse_host_port
 from training import cli_common as cc
 
 DESCRIPTION = """\
@@ -36,8 +37,6 @@ def typed_arg(text: str) -> int | float | str:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from installation.osc_server import parse_host_port
-
     p = cc.add_command(subparsers, "osc", run, help="send one control to a running show over OSC",
                        description=DESCRIPTION, usage="likeness osc [-h] [--to HOST:PORT] [--timeout SECONDS] "
                        "ADDRESS [ARGS ...]")

@@ -1,10 +1,10 @@
-"""What `likeness show` needs to take OSC: its flags, and one object that starts and stops the pieces together.
+"""What `likeness show` needs to take OSC: one object that starts and stops the pieces together.
 
-    from installation import osc_session
+    from installation import cli_osc_flags, osc_session
 
-    osc_session.add_osc_flags(parser)                         # --osc HOST:PORT, --osc-allow CIDR..., --oscquery PORT
+    cli_osc_flags.add_osc_flags(parser)     # in cli_show.py: --osc HOST:PORT, --osc-allow CIDR..., --oscquery PORT
     ...
-    with osc_session.open_session(osc_session.settings_from(args), limits, clock=show_clock,
+    with osc_session.open_session(cli_osc_flags.settings_from(args), limits, clock=show_clock,
                                   status=current_status, values=current_values_now) as osc:
         print(osc.summary())
         while running:
@@ -16,16 +16,15 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from installation.control import ControlEvent, ControlLimits
 from installation.osc_publish import OscQueryServer, oscquery_tree
-from installation.osc_server import DEFAULT_HOST, DEFAULT_PORT, OscServer, Status, cidr, parse_host_port
+from installation.net_address import DEFAULT_HOST, DEFAULT_PORT
+from installation.osc_server import OscServer, Status
 from installation.performance_log import PerformanceLog
-from training import cli_common as cc
 
 
 @dataclass(frozen=True)
@@ -35,25 +34,6 @@ class OscSettings:
     allow: tuple[str, ...] = ()
     oscquery_port: int | None = None
     log_folder: Path | None = Path("performances")   # None: no performance log (tests, rehearsal)
-
-
-def add_osc_flags(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-    """`--osc HOST:PORT`, `--osc-allow CIDR...`, `--oscquery PORT`, `--performances DIR`."""
-    parser.add_argument("--osc", type=cc.from_parser(parse_host_port, "e.g. --osc 127.0.0.1:9000"),
-                        default=(DEFAULT_HOST, DEFAULT_PORT), metavar="HOST:PORT",
-                        help=f"where to listen for OSC (default: {DEFAULT_HOST}:{DEFAULT_PORT})")
-    parser.add_argument("--osc-allow", nargs="+", default=[], metavar="CIDR",
-                        type=cc.from_parser(cidr, "e.g. 192.168.1.0/24 or 10.0.0.7/32"),
-                        help="who may send controls; required when --osc is not a loopback address")
-    parser.add_argument("--oscquery", type=cc.int_between(0, 65535), default=None, metavar="PORT",
-                        help="publish the address space as OSCQuery JSON over HTTP on 127.0.0.1:PORT")
-    parser.add_argument("--performances", default="performances", metavar="DIR",
-                        help="where each performance's control log goes (default: performances/)")
-
-
-def settings_from(args: argparse.Namespace) -> OscSettings:
-    host, port = args.osc
-    return OscSettings(host, port, tuple(args.osc_allow), args.oscquery, Path(args.performances))
 
 
 class OscSession:

@@ -17,7 +17,8 @@ from pythonosc.udp_client import SimpleUDPClient
 
 from installation.control import ControlEvent, ControlLimits, SceneSpec, fold, initial_state, person_for, value_at
 from installation.osc_publish import OscQueryServer, current_values, oscquery_tree
-from installation.osc_server import OscServer, Status, parse_host_port
+from installation.net_address import parse_host_port
+from installation.osc_server import OscServer, Status
 from installation.performance_log import PerformanceLog, read_performance
 from tests.conftest import run_cli
 from training.errors import DataError, UsageError

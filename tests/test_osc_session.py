@@ -14,7 +14,8 @@ from pythonosc.udp_client import SimpleUDPClient
 from installation.control import ControlLimits, SceneSpec, fold
 from installation.osc_publish import HEADING, markdown_section, replace_section
 from installation.osc_server import RefusalLog
-from installation.osc_session import add_osc_flags, open_session, settings_from
+from installation.cli_osc_flags import add_osc_flags, settings_from
+from installation.osc_session import open_session
 from installation.osc_space import ADDRESSES
 from installation.performance_log import read_performance
 from training.cli_common import CommandParser
