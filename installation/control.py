@@ -358,3 +358,24 @@ def fold(events, limits: ControlLimits, state: ControlState | None = None) -> Co
     for event in events:
         state = apply(state, event, limits)
     return state
+
+
+class Replay:
+    """The state at increasing show times from a recorded performance, as the live loop saw it (export --replay).
+
+    Live, the render loop applies every event due by the frame's show time before drawing it; `state_at(t)` does
+    the same with the log's events, so a frame at the same show time gets the same state.
+    """
+
+    def __init__(self, events, limits: ControlLimits, state: ControlState | None = None) -> None:
+        self.events = sorted(events, key=lambda e: e.t)
+        self.limits = limits
+        self.state = initial_state() if state is None else state
+        self._next = 0
+
+    def state_at(self, t: float) -> ControlState:
+        """Apply every event with time <= t not applied yet (t must not go back) and return the state."""
+        while self._next < len(self.events) and self.events[self._next].t <= t:
+            self.state = apply(self.state, self.events[self._next], self.limits)
+            self._next += 1
+        return self.state

@@ -16,11 +16,12 @@ from __future__ import annotations
 import heapq
 import ipaddress
 import logging
+import math
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
@@ -85,6 +86,7 @@ class OscServer:
         self.received = 0
         self._queue: list[tuple[float, int, ControlEvent]] = []
         self._sequence = 0
+        self._drained_until = -math.inf
         self._lock = threading.Lock()
         self._stop = threading.Event()
         family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
@@ -130,11 +132,18 @@ class OscServer:
     # -- the render loop's side --------------------------------------------------------------------------------
 
     def drain(self, now_show_time: float) -> list[ControlEvent]:
-        """Events due by `now_show_time`, in show-time order (arrival order for ties); each is logged as applied."""
+        """Events due by `now_show_time`, in show-time order (arrival order for ties); each is logged as applied.
+
+        An event stamped at or before an earlier drain's time (it raced that frame) is restamped just after it, the
+        time from which it can take effect; the log gets the same stamp, so a replay applies it exactly as live.
+        """
         due: list[ControlEvent] = []
+        floor = math.nextafter(self._drained_until, math.inf)
         with self._lock:
             while self._queue and self._queue[0][0] <= now_show_time:
-                due.append(heapq.heappop(self._queue)[2])
+                event = heapq.heappop(self._queue)[2]
+                due.append(event if event.t >= floor else replace(event, t=min(floor, now_show_time)))
+        self._drained_until = max(self._drained_until, now_show_time)
         if self.performance_log is not None:
             for event in due:
                 self.performance_log.write(event)

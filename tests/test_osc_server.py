@@ -3,6 +3,7 @@ into a ControlState; bursts, garbage, the allow-list, status replies, timetagged
 OSCQuery over HTTP."""
 
 import json
+import math
 import socket
 import time
 import urllib.request
@@ -15,7 +16,8 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.parsing.osc_types import IMMEDIATELY
 from pythonosc.udp_client import SimpleUDPClient
 
-from installation.control import ControlEvent, ControlLimits, SceneSpec, fold, initial_state, person_for, value_at
+from installation.control import (ControlEvent, ControlLimits, Replay, SceneSpec, apply, fold, initial_state,
+                                  person_for, value_at)
 from installation.osc_publish import OscQueryServer, current_values, oscquery_tree
 from installation.net_address import parse_host_port
 from installation.osc_server import OscServer, Status
@@ -201,3 +203,28 @@ def test_oscquery_json_over_http(server):
     assert likeness["window"]["CONTENTS"]["person"]["RANGE"][1] == {"VALS": ["ann", "bob"]}
     assert "in" in likeness["fade"]["CONTENTS"] and likeness["fade"]["TYPE"] == "f"
     assert info["OSC_PORT"] == server.address[1] and info["OSC_TRANSPORT"] == "UDP"
+
+
+def test_an_event_that_raced_a_frame_is_restamped_after_it_and_replays_the_same(tmp_path, server):
+    log = PerformanceLog(tmp_path / "p.jsonl")
+    server.performance_log = log
+    c = client(server)
+    c.send_message("/likeness/speed", [2.0, 1.0])
+    wait_until(lambda: server.pending() == 1)
+    live = initial_state()
+    frames = []
+    for event in server.drain(10.0):                 # the frame at show time 10 applies it (stamped 5)
+        live = apply(live, event, LIMITS)
+    frames.append((10.0, live))
+    server.show_time["t"] = 9.0                      # stamped before the last frame's time: it raced that frame
+    c.send_message("/likeness/truncation", [0.5, 2.0])
+    wait_until(lambda: server.pending() == 1)
+    [late] = server.drain(10.5)
+    assert late.t == math.nextafter(10.0, math.inf)
+    live = apply(live, late, LIMITS)
+    frames.append((10.5, live))
+    log.close()
+    replay = Replay(read_performance(tmp_path / "p.jsonl"), LIMITS)
+    for t, state in frames:
+        assert replay.state_at(t) == state
+    assert value_at(live.truncation, 11.0) == pytest.approx(0.5 + 0.5 * (1 - 0.5 ** 2 * (3 - 2 * 0.5)), abs=1e-6)
