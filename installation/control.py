@@ -105,6 +105,8 @@ class ControlLimits:
     def __post_init__(self) -> None:
         if not self.scenes:
             raise ValueError("a show needs at least one scene")
+        if any(s.duration is not None and s.duration <= 0 for s in self.scenes):
+            raise ValueError("a scene's duration must be above zero (or None for a hold)")
 
     def scene_index(self, name: str) -> int | None:
         for index, scene in enumerate(self.scenes):

@@ -17,8 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from installation.control import (PREFIX, ControlLimits, ControlState, direction_at, fade_at, scene_at,
-                                  truncation_at, value_at)
+from installation.control import PREFIX, ControlLimits, ControlState, direction_at, scene_at, truncation_at, value_at
 from installation.osc_space import ADDRESSES, Address, Param, usage
 
 HEADING = "## OSC address space"
@@ -86,8 +85,8 @@ def _leaf(row: Address, path: str, limits: ControlLimits | None, values: dict[st
     if params:
         node["TYPE"] = "".join(_OSC_TYPE[p.kind] for p in params)
         node["RANGE"] = [_range(p, limits) for p in params]
-    if path in values:
-        node["VALUE"] = values[path]
+    if path in values:   # one entry per argument; null where an argument has no standing value (a glide time)
+        node["VALUE"] = (list(values[path]) + [None] * len(params))[:len(params)]
     return node
 
 
@@ -127,7 +126,6 @@ def current_values(state: ControlState, t: float, limits: ControlLimits) -> dict
         PREFIX + "truncation": [truncation_at(state, t, limits)],
         PREFIX + "blackout": [int(state.blackout)],
         PREFIX + "reseed": [state.reseed],
-        PREFIX + "fade": [fade_at(state, t)],
         PREFIX + "filmstrip/speed": [value_at(state.filmstrip_speed, t) if state.filmstrip_speed else 1.0],
     }
     for name, value in (("grid/rows", state.grid_rows), ("grid/cols", state.grid_cols),

@@ -30,7 +30,7 @@ class Refused(ValueError):
     """A message the show ignores; `kind` groups refusals for the rate-limited log."""
 
     def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message if len(message) <= 200 else message[:197] + "...")
         self.kind = kind
 
 
@@ -171,7 +171,7 @@ def _convert(param: Param, value: object, limits: ControlLimits | None, address:
         return value
     number = _number(value)
     if number is None or not math.isfinite(number):
-        raise Refused("wrong arguments", f"{where}: expected a number, got {value!r}"[:160])
+        raise Refused("wrong arguments", f"{where}: expected a number, got {value!r}")
     if param.kind in ("int", "scene"):
         if number != int(number):
             raise Refused("wrong arguments", f"{where}: expected a whole number, got {value!r}")
@@ -192,7 +192,8 @@ def check_message(address: str, args: tuple, limits: ControlLimits | None) -> tu
     required = sum(1 for p in params if not p.optional)
     if not required <= len(args) <= len(params):
         want = str(required) if required == len(params) else f"{required} to {len(params)}"
-        raise Refused("wrong arguments", f"{address}: expected {want} arguments, got {len(args)}")
+        noun = "argument" if want == "1" else "arguments"
+        raise Refused("wrong arguments", f"{address}: expected {want} {noun}, got {len(args)}")
     return tuple(_convert(p, v, limits, address) for p, v in zip(params, args))
 
 

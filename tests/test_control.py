@@ -107,3 +107,8 @@ def test_overrides_fade_directions_people_reseed():
     assert truncation_at(state, 3.5, LIMITS) == pytest.approx(0.75)
     assert truncation_at(initial_state(), 12.0, LIMITS) == 0.6              # the scene's own when not overridden
     assert fade_at(apply(state, E(9.0, "blackout", 1), LIMITS), 9.0) == 0.0
+
+
+def test_limits_refuse_a_scene_of_no_length():
+    with pytest.raises(ValueError, match="above zero"):
+        ControlLimits((SceneSpec("a", Fraction(0)),), loop=True)

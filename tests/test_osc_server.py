@@ -198,7 +198,8 @@ def test_oscquery_json_over_http(server):
     likeness = tree["CONTENTS"]["likeness"]["CONTENTS"]
     assert speed == likeness["speed"]
     assert speed["TYPE"] == "ff" and speed["RANGE"] == [{"MIN": 0.0, "MAX": 16.0}, {"MIN": 0.0, "MAX": 600.0}]
-    assert speed["VALUE"] == [2.0] and likeness["direction"]["CONTENTS"]["1"]["VALUE"] == [0.5]
+    assert speed["VALUE"] == [2.0, None] and likeness["direction"]["CONTENTS"]["1"]["VALUE"] == [0.5, None]
+    assert likeness["scene"]["CONTENTS"]["goto"]["VALUE"] == [0] and likeness["pause"]["VALUE"] == [0]
     assert sorted(likeness["direction"]["CONTENTS"]) == ["0", "1", "2"]
     assert likeness["window"]["CONTENTS"]["person"]["RANGE"][1] == {"VALS": ["ann", "bob"]}
     assert "in" in likeness["fade"]["CONTENTS"] and likeness["fade"]["TYPE"] == "f"

@@ -84,3 +84,17 @@ def test_bad_osc_flags_are_refused_in_one_line(argv, message, capsys):
         parser.parse_args(argv)
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and err.count("\n") == 1 and message in err
+
+
+@pytest.mark.parametrize("argv,message", [(["osc", "speed", "1", "--to", "nowhere"], "--to: 'nowhere' is not HOST"),
+                                          (["osc", "speed", "fast"], "expected a number, got 'fast'"),
+                                          (["osc", "scene/goto"], "expected 1 argument, got 0")])
+def test_likeness_osc_refuses_in_one_line(argv, message, capsys):
+    from likeness.cli import main
+
+    try:
+        code = main(argv)
+    except SystemExit as exit_info:
+        code = exit_info.code
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and message in err
