@@ -316,7 +316,9 @@ def apply(state: ControlState, event: ControlEvent, limits: ControlLimits) -> Co
     if name == "scene/goto":
         target = args[0]
         index = target if isinstance(target, int) else limits.scene_index(target)
-        return state if index is None else _goto(state, index, t)
+        if index is None or not 0 <= index < count:   # a replay against a show that has changed since
+            return state
+        return _goto(state, index, t)
     if name == "pause":
         return _set_pause(state, (not state.paused) if not args else _flag(args), t)
     if name == "freeze":
