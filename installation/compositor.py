@@ -65,9 +65,14 @@ void main() {
 OVERLAY_FRAGMENT = """
 #version 330
 uniform sampler2D overlay;
+uniform float alpha;
+uniform bool flip;
 in vec2 uv;
 out vec4 out_colour;
-void main() { out_colour = texture(overlay, uv); }
+void main() {
+    vec4 c = texture(overlay, flip ? vec2(uv.x, 1.0 - uv.y) : uv);
+    out_colour = vec4(c.rgb, c.a * alpha);
+}
 """
 
 INSTANCE_FLOATS = 13  # rect 4, uv_rect 4, layer 1, colour 4
@@ -155,11 +160,18 @@ class Compositor:
             self.overlay_texture = self.ctx.texture((w, h), 4, dtype="f1")
             self.overlay_texture.filter = (moderngl.NEAREST, moderngl.NEAREST)
         self.overlay_texture.write(np.ascontiguousarray(rgba).tobytes(), alignment=1)
+        self.draw_texture(self.overlay_texture, (x, y, w, h), viewport)
+
+    def draw_texture(self, texture: moderngl.Texture, rect: Rect, viewport: tuple[int, int], *, alpha: float = 1.0,
+                     rendered: bool = False) -> None:
+        """A texture as one quad over what is drawn; `rendered`: it was drawn by us (GL rows run bottom up)."""
         self.ctx.enable(moderngl.BLEND)
         self.ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
-        self.overlay_texture.use(1)
+        texture.use(1)
         self.overlay_program["overlay"].value = 1
-        self.overlay_program["rect"].value = (float(x), float(y), float(w), float(h))
+        self.overlay_program["alpha"].value = float(alpha)
+        self.overlay_program["flip"].value = bool(rendered)
+        self.overlay_program["rect"].value = tuple(float(v) for v in rect)
         self.overlay_program["viewport"].value = (float(viewport[0]), float(viewport[1]))
         self.overlay_vao.render(moderngl.TRIANGLE_STRIP, vertices=4)
 

@@ -125,7 +125,7 @@ class FilmWriter:
         stack = ExitStack()
         try:
             stack.enter_context(_sigterm_as_exit())
-            tmp = stack.enter_context(atomic_output(self.path, force=self.force))
+            tmp = stack.enter_context(atomic_output(self.path, force=self.force, folder=self.format is None))
             with self._disk_errors():
                 if self.format is None:
                     self._sink = PngSequenceSink(tmp, self.width, self.height)
@@ -233,5 +233,5 @@ def check_film_output(path: str | os.PathLike, *, codec: str, width: int, height
     fmt = container_format(spec, Path(path))
     check_frame_size(spec, width, height)
     check_encoder_available(spec)
-    check_output_free(Path(path), force)
+    check_output_free(Path(path), force, folder=fmt is None)
     return spec, fmt

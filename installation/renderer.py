@@ -64,6 +64,7 @@ class Renderer:
         self.compositor = Compositor(output.ctx)
         self._samplers: dict[tuple[str, WalkSpec, int], WalkSampler] = {}
         self.images_drawn = 0
+        self._scratch = None
 
     def sampler(self, person: str, walk: WalkSpec) -> WalkSampler:
         key = (person, walk, self.reseed)
@@ -112,6 +113,28 @@ class Renderer:
 
     def draw(self, request: FrameRequest) -> None:
         """Synthesize, upload and composite one frame into the output's framebuffer."""
+        self.output.begin()
+        self._compose(request)
+
+    def draw_blend(self, under: FrameRequest, over: FrameRequest, weight: float) -> None:
+        """A crossfade: (1 - weight) x the frame `under` + weight x the frame `over`, exactly, whatever their
+        layouts (the frame below is drawn whole into a scratch framebuffer first)."""
+        scratch = self._scratch_framebuffer()
+        scratch.use()
+        self._compose(under)
+        self.output.begin()
+        self._compose(over)
+        width, height = self.output.size
+        self.compositor.draw_texture(scratch.color_attachments[0], (0, 0, width, height), self.output.size,
+                                     alpha=1.0 - weight, rendered=True)
+
+    def _scratch_framebuffer(self):
+        if self._scratch is None:
+            ctx = self.output.ctx
+            self._scratch = ctx.framebuffer(color_attachments=[ctx.texture(self.output.size, 4)])
+        return self._scratch
+
+    def _compose(self, request: FrameRequest) -> None:
         images = self.images(request)
         drawn = [(win, img) for win, img in zip(request.windows, images) if img is not None]
         side = max((img[0] for _, img in drawn), default=4)
@@ -122,5 +145,4 @@ class Renderer:
         for layer, (win, (level, pixels)) in enumerate(drawn):
             self.compositor.upload(layer, pixels)
             quads.append(Quad(win.image, layer=layer, level=level, colour=(1.0, 1.0, 1.0, win.alpha)))
-        self.output.begin()
         self.compositor.draw(quads, self.output.size, request.background, request.fade)
