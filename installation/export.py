@@ -52,7 +52,7 @@ def frame_range(show: Show, rate: Fraction, start: float, end: float | None, rep
         total = math.ceil(Fraction(end) * rate)
     first = math.ceil(Fraction(start) * rate)
     if first >= total:
-        raise UsageError(f"--from {start:g} s is at or after the end ({Fraction(total) / rate:.3f} s): nothing to export")
+        raise UsageError(f"--from {start:g} s is at or after the end ({float(Fraction(total) / rate):.3f} s): nothing to export")
     return range(first, total)
 
 
