@@ -31,6 +31,7 @@ import numpy as np
 import PIL.Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from json_lines import emit  # noqa: E402 (benchmarks/, the script's own folder, is on the path)
 
 
 def synthetic_frames(count: int, size: int, seed: int) -> list[np.ndarray]:
@@ -139,11 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                 precision=args.precision, compile=args.compile, tiny=args.tiny,
                 command=" ".join(["likeness", *command]).replace(str(data), "SYNTHETIC.zip")
                 .replace(str(outdir), "RUNS"), **result)
-    text = json.dumps(line)
-    print(text)
-    if args.out:
-        with open(args.out, "a") as f:
-            f.write(text + "\n")
+    emit(line, args.out)
     return 0
 
 
