@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from training.errors import UsageError
+from training.footage.cli_face import add_face_arguments, face_options_from_args
 
 DESCRIPTION = """\
 Turn footage of one sitter into a training dataset: a zip of square PNG frames in the layout of NVIDIA's
@@ -52,12 +53,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "add detail; any rate above zero: 0.5, 29.97, 30000/1001")
     p.add_argument("--size", default="1024", metavar="N",
                    help="side of the square output frames, a power of two from 4 to 2048 (default: 1024)")
-    p.add_argument("--fit", default="crop", choices=("crop", "letterbox"),
+    p.add_argument("--fit", default="crop", choices=("crop", "letterbox", "face"),
                    help="crop: the largest centred square (see --crop-center); letterbox: the whole picture "
-                        "scaled to fit, padded with black bars (default: crop)")
+                        "scaled to fit, padded with black bars; face: a square that follows the sitter's face "
+                        "(needs pip install 'likeness[face]'; see --face-scale) (default: crop)")
     p.add_argument("--crop-center", default="0.5,0.5", metavar="X,Y",
                    help="centre of the crop as fractions of the displayed picture's width and height, "
                         "0,0 = top left (default: 0.5,0.5); the square is kept inside the picture")
+    add_face_arguments(p)
     p.add_argument("--start", metavar="TIME",
                    help="begin this far into the (joined) footage: seconds (90, 4.5) or [HH:]MM:SS[.fff]")
     p.add_argument("--end", metavar="TIME", help="stop before this time of the (joined) footage, same forms")
@@ -131,6 +134,7 @@ def options_from_args(args):
         force=args.force,
         jobs=max(0, args.jobs),
         progress=not args.quiet,
+        face=face_options_from_args(args),
     )
 
 
@@ -139,6 +143,12 @@ def run(args) -> int:
     from training.footage.prepare_report import report_lines
 
     options = options_from_args(args)
+    if args.preview:
+        from training.footage.face_prepare import write_preview
+
+        sheet, shown = write_preview(options, args.preview)
+        print(f"wrote {sheet}: {shown} frames with their crops; no dataset written (leave out --preview)")
+        return 0
     result = prepare(options, warn=lambda message: print(f"likeness prepare: warning: {message}",
                                                          file=sys.stderr, flush=True))
     for line in report_lines(result, options):
