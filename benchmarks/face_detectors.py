@@ -77,7 +77,7 @@ def main() -> int:
     for name, make in CANDIDATES.items():
         try:
             eyes = make()
-        except ImportError as err:
+        except Exception as err:  # noqa: BLE001 - ImportError, or likeness's message that the extra is missing
             print(f"{name}: not installed here ({err})")
             continue
         ref = eyes(big)

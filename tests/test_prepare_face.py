@@ -215,3 +215,17 @@ def test_command_line(drifting, tmp_path):
     assert run.stdout.startswith(f"wrote {tmp_path / 'cli.preview.png'}: 2 frames")
     run = subprocess.run(base + ["--fit", "crop", "--align", "eyes", "--force"], capture_output=True, text=True)
     assert run.returncode == 2 and "apply to --fit face" in run.stderr
+
+
+def test_folder_of_stills(tmp_path, photo_face):
+    """Stills are framed one by one (no smoothing across unrelated pictures)."""
+    folder = tmp_path / "stills"
+    folder.mkdir()
+    poses = [Pose((320, 420), 1.3, 0.0), Pose((250, 400), 1.2, 5.0)]
+    from tests.face_footage import render
+
+    for i, pose in enumerate(poses):
+        PIL.Image.fromarray(render(astronaut(), pose)).save(folder / f"img{i}.png")
+    out = tmp_path / "stills.zip"
+    prepare(prepare_options([folder], out, fit="face", face=FaceOptions(align="eyes")))
+    np.testing.assert_allclose(_boxes(out), _truth(poses, photo_face), atol=2.5)

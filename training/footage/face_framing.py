@@ -23,7 +23,7 @@ NO_FACE, SEVERAL, TOO_LARGE = "no face", "several faces", "face too large"
 RULES = (NO_FACE, SEVERAL, TOO_LARGE)
 BOXES_NAME = "likeness/face_boxes.json"  # side file inside the dataset zip: one crop per output frame
 SECOND_FACE_SCORE = 0.3  # dlib's score (0: its decision threshold) a second face needs to count
-MAX_HELD = 256  # frames held for the look-ahead at most (memory: decoded pictures)
+MAX_HELD = 48  # frames held for the look-ahead at most (memory: 48 decoded pictures, ~400 MB at 1080p)
 
 
 @dataclass(frozen=True)
