@@ -16,6 +16,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -92,14 +93,17 @@ def main() -> int:
         source = args.source or Path(tmp) / "face-1080p30.mp4"
         if not source.exists():
             build_source(source, args.seconds)
-        results = {}
+        results, cpu = {}, {}
         load_before = os.getloadavg()
         for fit in ("face", "crop"):
             out = Path(tmp) / f"{fit}.zip"
+            before = resource.getrusage(resource.RUSAGE_SELF)
             results[fit] = prepare(PrepareOptions(
                 inputs=[str(source)], output=str(out), person="benchmark", consent="public-domain photograph",
                 fps=Fraction(args.fps), size=args.size, fit=fit, progress=sys.stderr.isatty(),
                 face=FaceOptions(align="eyes") if fit == "face" else None))
+            after = resource.getrusage(resource.RUSAGE_SELF)
+            cpu[fit] = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
         load_after = os.getloadavg()
         face = results["face"]
         with zipfile.ZipFile(Path(tmp) / "face.zip") as z:
@@ -115,7 +119,8 @@ def main() -> int:
         print(f"settings  --fps {args.fps} --size {args.size} --fit face --align eyes (defaults otherwise)")
         for fit, result in results.items():
             print(f"{fit:9} {result.frames} frames in {result.elapsed:.1f} s: {result.frames / result.elapsed:.2f} "
-                  "output frames/s")
+                  f"output frames/s, {1000 * cpu[fit] / result.frames:.0f} CPU ms per output frame (bound with "
+                  f"{available_cores()} idle cores: {available_cores() * result.frames / cpu[fit]:.1f} frames/s)")
         print(f"detector  {detect_ms:.0f} ms per 1080p frame (detection at {540} px short side + landmarks, one core)")
         rules = face.provenance["framing"]["rules"]
         print(f"found     a single face in {face.frames - sum(rules.values())} of {face.frames} frames; rules: {rules}")
