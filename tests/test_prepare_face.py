@@ -16,7 +16,7 @@ import pytest
 
 from tests.face_footage import Pose, astronaut, drifting_poses, face_video
 from tests.footage import prepare_options, zip_images
-from training.errors import UsageError
+from training.errors import DataError, UsageError
 from training.footage.face_detector import FaceDetector
 from training.footage.face_framing import BOXES_NAME, NO_FACE, FaceOptions
 from training.footage.face_prepare import preview_path, write_preview
@@ -159,6 +159,14 @@ def test_clip_without_any_face_falls_back_to_the_centred_square(tmp_path):
     result = prepare(prepare_options([video], tmp_path / "empty.zip", fps=Fraction(2), fit="face"))
     assert result.provenance["framing"]["rules"]["no face"] == 3
     np.testing.assert_allclose(_boxes(tmp_path / "empty.zip"), [[320, 240, 480, 0]] * 3)
+
+
+def test_dropping_every_frame_is_an_error_and_writes_nothing(tmp_path):
+    video = face_video(tmp_path / "empty.mp4", [None] * 2, rate=Fraction(2))
+    out = tmp_path / "none.zip"
+    with pytest.raises(DataError, match="no frame has a single face"):
+        prepare(prepare_options([video], out, fps=Fraction(2), fit="face", face=FaceOptions(drop_faceless=True)))
+    assert list(tmp_path.iterdir()) == [video]
 
 
 def test_preview_sheet(drifting, tmp_path):
