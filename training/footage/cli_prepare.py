@@ -27,7 +27,7 @@ examples:
   likeness prepare part1.mov part2.mov --person Ada --consent-file consent.txt --fps 10 --size 512 \\
       --fit letterbox --start 0:30 --end 25:00 -o ada-10fps.zip
   likeness prepare stills/ --person Ada --consent "none recorded" --size 256 -o ada-stills.zip
-  likeness prepare sitter.mp4 --person Ada --consent-file consent.txt --fps 10 --fit face --align eyes \
+  likeness prepare sitter.mp4 --person Ada --consent-file consent.txt --fps 10 --fit face --align eyes \\
       -o ada-face.zip          (pip install 'likeness[face]'; add --preview 16 to check the crops first)
 
 exit status: 0 done; 2 bad command line, missing input or output in the way; 1 unusable footage (not a video,
