@@ -8,6 +8,7 @@ from pathlib import Path
 
 from training import cli_common as cc
 from training.errors import UsageError
+from training.footage.cli_face import add_face_arguments, face_options_from_args
 
 DESCRIPTION = """\
 Turn footage of one sitter into a training dataset: a zip of square PNG frames in the layout of NVIDIA's
@@ -27,6 +28,8 @@ examples:
   likeness prepare part1.mov part2.mov --person Ada --consent-file consent.txt --fps 10 --size 512 \\
       --fit letterbox --start 0:30 --end 25:00 -o ada-10fps.zip
   likeness prepare stills/ --person Ada --consent "none recorded" --size 256 -o ada-stills.zip
+  likeness prepare sitter.mp4 --person Ada --consent-file consent.txt --fps 10 --fit face --align eyes \\
+      -o ada-face.zip          (pip install 'likeness[face]'; add --preview 16 to check the crops first)
 
 exit status: 0 done; 2 bad command line, missing input or output in the way; 1 unusable footage (not a video,
 no video stream, no frames, undecodable frame, images of different sizes, empty folder).
@@ -52,12 +55,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "add detail; any rate above zero: 0.5, 29.97, 30000/1001")
     p.add_argument("--size", type=cc.power_of_two(4, 2048), default="1024", metavar="N",
                    help="side of the square output frames, a power of two from 4 to 2048 (default: 1024)")
-    p.add_argument("--fit", default="crop", choices=("crop", "letterbox"),
+    p.add_argument("--fit", default="crop", choices=("crop", "letterbox", "face"),
                    help="crop: the largest centred square (see --crop-center); letterbox: the whole picture "
-                        "scaled to fit, padded with black bars (default: crop)")
+                        "scaled to fit, padded with black bars; face: a square that follows the sitter's face "
+                        "(needs pip install 'likeness[face]'; see --face-scale) (default: crop)")
     p.add_argument("--crop-center", type=cc.from_parser(_center, "e.g. 0.5,0.4"), default="0.5,0.5",
                    metavar="X,Y", help="centre of the crop as fractions of the displayed picture's width and "
                    "height, 0,0 = top left (default: 0.5,0.5); the square is kept inside the picture")
+    add_face_arguments(p)
     p.add_argument("--start", type=cc.from_parser(_time, "e.g. 90 or 1:30"), metavar="TIME",
                    help="begin this far into the (joined) footage: seconds (90, 4.5) or [HH:]MM:SS[.fff]")
     p.add_argument("--end", type=cc.from_parser(_time, "e.g. 600 or 10:00"), metavar="TIME",
@@ -131,6 +136,7 @@ def options_from_args(args: argparse.Namespace):
         force=args.force,
         jobs=args.jobs or 0,
         progress=cc.shows_progress(args),
+        face=face_options_from_args(args),
     )
 
 
@@ -139,6 +145,12 @@ def run(args) -> int:
     from training.footage.prepare_report import report_lines
 
     options = options_from_args(args)
+    if args.preview:
+        from training.footage.face_prepare import write_preview
+
+        sheet, shown = write_preview(options, args.preview)
+        print(f"wrote {sheet}: {shown} frames with their crops; no dataset written (leave out --preview)")
+        return 0
     result = prepare(options, warn=lambda message: print(f"likeness prepare: warning: {message}",
                                                          file=sys.stderr, flush=True))
     for line in report_lines(result, options):

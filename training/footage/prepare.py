@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+import PIL.Image
+
 import training
 from training.atomic import atomic_output, check_output_free, terminate_as_interrupt
 from training.footage.dataset_writer import DatasetZipWriter, encode_png
@@ -58,6 +60,7 @@ class PrepareOptions:
     force: bool = False
     jobs: int = 0  # worker threads; 0: one per available core
     progress: bool = True
+    face: object = None  # FaceOptions for fit "face" (training/footage/face_framing.py)
 
 
 @dataclass
@@ -153,8 +156,8 @@ def validate(options: PrepareOptions) -> None:
         check_size(options.size)
     except ValueError as err:
         raise UsageError(f"--size {err}") from None
-    if options.fit not in ("crop", "letterbox"):
-        raise UsageError(f"--fit {options.fit!r} is unknown; use crop or letterbox")
+    if options.fit not in ("crop", "letterbox", "face"):
+        raise UsageError(f"--fit {options.fit!r} is unknown; use crop, letterbox or face")
     if options.fps is not None and options.fps <= 0:
         raise UsageError(f"--fps must be above zero, not {options.fps}; use e.g. 1 to pre-train, 10 for detail")
     if not 0 <= options.png_level <= 9:
@@ -163,6 +166,10 @@ def validate(options: PrepareOptions) -> None:
         raise UsageError(f"--end ({format_clock(options.end)}) must be after --start ({format_clock(options.start)})")
     if options.drop_blur is not None and options.drop_blur < 0:
         raise UsageError("--drop-blur must be zero or more (a variance of the Laplacian)")
+    if options.fit == "face" or options.face is not None:
+        from training.footage.face_prepare import validate_face
+
+        validate_face(options)
 
 
 CONSENT_REFUSAL = (
@@ -188,6 +195,8 @@ class Preparer:
         self.decoded = 0
         self.clock: TargetClock | None = None
         self._plans: dict[tuple, FramePlan] = {}
+        self.face_framer = None  # FaceFramer when fit is "face"
+        self.face_boxes: list[list[float]] = []  # its crop per output frame
 
     # -- inputs ------------------------------------------------------------------------------------------------
 
@@ -229,6 +238,8 @@ class Preparer:
                 self.warn(f"--fps {describe_rate(opts.fps)} is above the frame rate of {src.path.name} "
                           f"({describe_rate(info.frame_rate)} fps): some frames will be repeated to fill the rate")
             width, height = info.display_size if info else src.image_size
+            if opts.fit == "face":
+                continue  # the crop's size follows the face; nothing to say before it is found
             plan = plan_frame(info.width if info else width, info.height if info else height, fit=opts.fit,
                               size=opts.size, center=opts.crop_center, rotation=info.rotation if info else 0,
                               sample_aspect=info.sample_aspect if info else Fraction(1))
@@ -255,12 +266,21 @@ class Preparer:
         plan = self._plans.get(key)
         if plan is None:
             opts = self.options
-            plan = plan_frame(width, height, fit=opts.fit, size=opts.size, center=opts.crop_center,
-                              rotation=rotation, sample_aspect=sample_aspect)
+            plan = plan_frame(width, height, fit="crop" if opts.fit == "face" else opts.fit, size=opts.size,
+                              center=opts.crop_center, rotation=rotation, sample_aspect=sample_aspect)
             self._plans[key] = plan
         return plan
 
     def jobs(self) -> Iterator[Job]:
+        if self.options.fit == "face":
+            from training.footage.face_prepare import face_framer
+
+            self.face_framer = face_framer(self)
+            yield from self.face_framer.frame(self._source_jobs())
+            return
+        yield from self._source_jobs()
+
+    def _source_jobs(self) -> Iterator[Job]:
         if not self.sources[0].video:
             yield from self._image_jobs(self.sources[0])
             return
@@ -334,6 +354,10 @@ class Preparer:
                         raise DataError(self._nothing_written())
                     self._check_complete(writer.count)
                     provenance = self.provenance(writer.count, hashes.result())
+                    if self.face_framer is not None:
+                        from training.footage.face_prepare import store_face_boxes
+
+                        store_face_boxes(self, writer, provenance)
                     writer.finish({"labels": None, "likeness": provenance})
                     frames = writer.count
         except OSError as err:
@@ -360,6 +384,9 @@ class Preparer:
 
     def _nothing_written(self) -> str:
         opts = self.options
+        if self.face_framer is not None and self.face_framer.flagged:
+            return ("no frame has a single face that can be followed (--drop-faceless left out "
+                    f"{len(self.face_framer.flagged)}); leave out --drop-faceless to keep them, or check the footage")
         if self.dropped:
             return (f"every frame is blurrier than --drop-blur {opts.drop_blur:g}; lower the threshold (see "
                     "--report-blur for the values)")
@@ -399,6 +426,8 @@ class Preparer:
             if blur is not None:
                 self.notes.append(FrameNote(job.source, job.position, blur, index=writer.count))
             writer.add(png)
+            if self.face_framer is not None:
+                self.face_boxes.append(job.plan.box())
             self.index.append([job.source, _position(job.position)])
         bar.update(job.copies)
 
@@ -492,7 +521,10 @@ def _source_entry(src: Source, digest: str, size: int) -> dict:
 
 def _render(payload, plan: FramePlan, png_level: int, want_blur: bool) -> tuple[bytes, float | None]:
     """Worker: decoded frame (or image file) to PNG bytes, and its sharpness when asked."""
-    image = load_rgb(payload) if isinstance(payload, Path) else frame_to_image(payload)
+    if isinstance(payload, PIL.Image.Image):  # already a displayed picture (--fit face)
+        image = payload
+    else:
+        image = load_rgb(payload) if isinstance(payload, Path) else frame_to_image(payload)
     out = plan.apply(image)
     if out.mode != "RGB":
         out = out.convert("RGB")

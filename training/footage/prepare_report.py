@@ -76,4 +76,8 @@ def report_lines(result: PrepareResult, options: PrepareOptions) -> list[str]:
                      "blurrier; nothing removed):")
         for note in result.blurriest:
             lines.append(f"    frame {note.index:>6}  {note.value:10.1f}  {where(note, result)}")
+    if options.fit == "face":
+        from training.footage.face_prepare import face_report_lines
+
+        lines += face_report_lines(result, where)
     return lines
