@@ -186,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from evaluation.evaluate import EvaluateOptions, evaluate_run, parse_metrics
-    from evaluation.inception import InceptionFeatures, resolve_device
+    from evaluation.inception import InceptionFeatures
+    from training.devices import resolve_device
 
     device = resolve_device(args.device)
     extractor = InceptionFeatures(args.inception, device)

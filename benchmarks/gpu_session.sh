@@ -66,10 +66,10 @@ train)
 converge)
     run=$(run_dir)
     if [ -z "$run" ]; then
-        "$py" -m likeness demo --outdir "$work/demo" --size "$res" --duration "$demo_seconds" -q
+        "$py" -m likeness demo --out "$work/demo" --size "$res" --duration "$demo_seconds" -q
         data=$(ls "$work"/demo/sitter-10fps-*.zip)
         status=0
-        timeout -s INT "$train_seconds" "$py" -m likeness train --data "$data" --outdir "$work/runs" \
+        timeout -s INT "$train_seconds" "$py" -m likeness train --data "$data" --out "$work/runs" \
             --kimg 100000 --tick 4 --snap 20 --keep 0 --device "$device" || status=$?
     else
         status=0

@@ -31,6 +31,7 @@ import numpy as np
 import PIL.Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from json_lines import emit  # noqa: E402 (benchmarks/, the script's own folder, is on the path)
 
 
 def synthetic_frames(count: int, size: int, seed: int) -> list[np.ndarray]:
@@ -119,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp)
         data = write_dataset(tmp / "synthetic.zip", args.images, args.resolution)
         outdir = args.keep_run or tmp / "runs"
-        command = ["train", "--data", str(data), "--outdir", str(outdir), *arch, "--batch", str(args.batch),
+        command = ["train", "--data", str(data), "--out", str(outdir), *arch, "--batch", str(args.batch),
                    "--batch-gpu", str(args.batch_gpu or args.batch), "--kimg", str(args.kimg), "--tick",
                    str(args.tick), "--snap", str(args.kimg), "--keep", "1", "--workers", str(args.workers),
                    "--precision", args.precision, "--device", args.device, "--augment", "none"]
@@ -139,11 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                 precision=args.precision, compile=args.compile, tiny=args.tiny,
                 command=" ".join(["likeness", *command]).replace(str(data), "SYNTHETIC.zip")
                 .replace(str(outdir), "RUNS"), **result)
-    text = json.dumps(line)
-    print(text)
-    if args.out:
-        with open(args.out, "a") as f:
-            f.write(text + "\n")
+    emit(line, args.out)
     return 0
 
 

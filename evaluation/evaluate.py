@@ -29,7 +29,7 @@ from evaluation.memorisation import DEFAULT_PERCENTILE, DEFAULT_WINDOW_S, FrameI
 from evaluation.metrics_log import append_records, latest, measurement_key, metric_groups, read_metrics
 from evaluation.stats import MIN_IMAGES, FeatureAccumulator, FeatureStats, cached_real_stats
 from training.dataset import ImageDataset
-from training.errors import DataError, UsageError
+from training.errors import DataError, UsageError, name_some
 from training.hashing import file_sha256
 from training.run_folder import list_snapshots, read_config, snapshot_nimg
 
@@ -84,7 +84,7 @@ def parse_metrics(text: str) -> tuple[str, ...]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in groups]
     if unknown or not names:
-        raise UsageError(f"--metrics {text!r}: unknown {', '.join(unknown) or '(none given)'}; choose from "
+        raise UsageError(f"--metrics {text!r}: unknown {name_some(unknown) or '(none given)'}; choose from "
                          f"{','.join(groups)}")
     return tuple(dict.fromkeys(names))
 
@@ -219,7 +219,7 @@ def _setup(device: str):
     """torchrun's process group when launched under it; otherwise one process on the chosen device."""
     import os
 
-    from evaluation.inception import resolve_device
+    from training.devices import resolve_device
     from training import distributed
 
     if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
@@ -275,6 +275,9 @@ def _evaluate(run_dir: Path, config: dict[str, Any], dataset: ImageDataset, note
     jobs = _plan(run_dir, paths, dataset, extractor.sha256, spec, opts)
     distributed.barrier(env)  # every process has read metrics.jsonl before rank 0 appends to it
     result = EvaluateResult(run_dir)
+    for job in jobs:  # a refused or mismatched file must fail before minutes of Inception work on the reals
+        if job.missing:
+            _load_payload(job, dataset)
     real_stats = real = None
     for job in jobs:
         if not job.missing:
@@ -326,12 +329,19 @@ def _reals(dataset: ImageDataset, extractor, opts: EvaluateOptions, main: bool):
     return stats, torch.from_numpy(features).to(extractor.device)
 
 
-def _load_generator(job: SnapshotJob, dataset: ImageDataset, device: torch.device):
-    from training.checkpoint import generator_from_payload
+def _load_payload(job: SnapshotJob, dataset: ImageDataset) -> dict[str, Any]:
+    """The snapshot's contents, read without running code from it, checked to fit the dataset."""
     from training.importers.importing import load_any_checkpoint
 
     payload = load_any_checkpoint(job.path)
     check_fits(dataset, payload.get("G_kwargs") or {}, job.name)
+    return payload
+
+
+def _load_generator(job: SnapshotJob, dataset: ImageDataset, device: torch.device):
+    from training.checkpoint import generator_from_payload
+
+    payload = _load_payload(job, dataset)
     generator = generator_from_payload(payload, job.path, device=device)
     if device.type == "cuda":
         generator.set_precision(generator_precision(generator), channels_last=True)

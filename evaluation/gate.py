@@ -27,16 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from evaluation.best import APPROVED_PIN, companion, pin_reason
 from evaluation.inception import REFERENCE_SHA256
 from evaluation.metrics_log import latest, read_metrics
 from evaluation.registry import (APPROVED, AUTO, EXCLUDED, MANUAL, path_for_registry, read_registry,
                                  resolve_from_registry, write_registry)
-from training.errors import DataError, UsageError
+from training.errors import DataError, UsageError, name_some
 from training.hashing import file_sha256
 from training.run_folder import read_config, snapshot_nimg
+from training.yaml_load import Positioned, load_yaml_positions
 
 RULE_KEYS = ("fid_max", "kid_max", "memorisation_max", "coverage_min", "diversity_min")
 TOP_KEYS = (*RULE_KEYS, "persons")
@@ -58,40 +57,44 @@ class Rules:
         return {**self.default, **self.persons.get(person, {})}
 
 
-def _rule_value(path: Path, where: str, key: str, value: Any) -> float:
+def _rule_value(doc: Positioned, keys: tuple[str, ...], value: Any) -> float:
+    name, key = ".".join(keys), keys[-1]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise UsageError(f"{path}: {where}{key} must be a number of 0 or more, got {value!r}")
+        raise UsageError(f"{doc.where(*keys)}: {name} must be a number of 0 or more, got {_short(value)}")
     if key in SHARE_RULES and value > 1:
-        raise UsageError(f"{path}: {where}{key} is a share between 0 and 1 (0.05 = 5%), got {value!r}")
+        raise UsageError(f"{doc.where(*keys)}: {name} is a share between 0 and 1 (0.05 = 5%), got {value!r}")
     return value
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
 def load_rules(path: str | os.PathLike) -> Rules:
-    """gate.yaml, checked whole before anything is decided: unknown keys are named, not ignored."""
+    """gate.yaml, checked whole before anything is decided: unknown or repeated keys are named, not ignored."""
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"rules file {path} does not exist; write one with at least `fid_max: 50`")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        line = getattr(getattr(err, "problem_mark", None), "line", None)
-        raise UsageError(f"{path} is not valid YAML{f' (line {line + 1})' if line is not None else ''}; "
-                         "fix it (example: `fid_max: 50`)") from None
+    doc = load_yaml_positions(path, error=UsageError, hint="fix it (example: `fid_max: 50`)")
+    data = doc.data
     if not isinstance(data, dict):
         raise UsageError(f"{path} must be a mapping of rules such as `fid_max: 50`")
     unknown = [str(k) for k in data if k not in TOP_KEYS]
     persons = data.get("persons") or {}
     if not isinstance(persons, dict):
-        raise UsageError(f"{path}: persons must map names to rules, e.g. `persons: {{ana: {{fid_max: 40}}}}`")
+        raise UsageError(f"{doc.where('persons')}: persons must map names to rules, e.g. "
+                         "`persons: {ana: {fid_max: 40}}`")
     for name, rules in persons.items():
         if not isinstance(rules, dict):
-            raise UsageError(f"{path}: persons.{name} must be a mapping of rules, e.g. `{{fid_max: 40}}`")
+            raise UsageError(f"{doc.where('persons', name)}: persons.{name} must be a mapping of rules, e.g. "
+                             "`{fid_max: 40}`")
         unknown += [f"persons.{name}.{k}" for k in rules if k not in RULE_KEYS]
     if unknown:
-        raise UsageError(f"{path}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; the rules are "
+        raise UsageError(f"{path}: unknown key{'s' if len(unknown) > 1 else ''} {name_some(unknown)}; the rules are "
                          f"{', '.join(RULE_KEYS)} and persons.NAME.{{{','.join(RULE_KEYS)}}}")
-    default = {k: _rule_value(path, "", k, data[k]) for k in RULE_KEYS if data.get(k) is not None}
-    per_person = {str(name): {k: _rule_value(path, f"persons.{name}.", k, v) for k, v in rules.items()
+    default = {k: _rule_value(doc, (k,), data[k]) for k in RULE_KEYS if data.get(k) is not None}
+    per_person = {str(name): {k: _rule_value(doc, ("persons", name, k), v) for k, v in rules.items()
                               if v is not None} for name, rules in persons.items()}
     return Rules(default, per_person)
 

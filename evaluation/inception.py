@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from training.devices import resolve_device
 from training.errors import DataError, UsageError
 from training.hashing import file_sha256
 
@@ -157,19 +158,6 @@ def full_fp32() -> Iterator[None]:
 
 
 # -- the network -----------------------------------------------------------------------------------------------------
-
-def resolve_device(name: str | torch.device | None = None) -> torch.device:
-    """`auto` (or None): the GPU when there is one, else the CPU."""
-    if name is None or str(name) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as err:
-        raise UsageError(f"--device {name} is not a device; use auto, cpu, cuda or cuda:N") from err
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"--device {name} asked for a GPU but PyTorch sees none; use --device cpu")
-    return device
-
 
 def load_torchscript(path: str | os.PathLike, device: torch.device | str = "cpu") -> torch.jit.ScriptModule:
     with warnings.catch_warnings():

@@ -38,6 +38,7 @@ import yaml
 from training.atomic import atomic_write_bytes
 from training.errors import DataError, UsageError
 from training.hashing import file_sha256
+from training.yaml_load import load_yaml
 
 FORMAT = "likeness-registry"
 VERSION = 1
@@ -75,18 +76,16 @@ def read_registry(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
     path = Path(path)
     if not path.exists():
         return {}
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        line = getattr(getattr(err, "problem_mark", None), "line", None)
-        where = f" (line {line + 1})" if line is not None else ""
-        raise DataError(f"{path} is not valid YAML{where}; repair it or move it away before gating again") from None
+    data = load_yaml(path, error=DataError, hint="repair it or move it away before gating again")
     if data is None:
         return {}
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("persons", {}), dict):
         raise DataError(f"{path} is not a likeness registry (no 'format: {FORMAT}'); choose another --registry or "
                         "move it away")
-    if int(data.get("version", 0)) > VERSION:
+    version = data.get("version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise DataError(f"{path}: version must be a whole number such as {VERSION}, got {str(version)[:40]!r}; repair it")
+    if version > VERSION:
         raise DataError(f"{path} was written by a newer likeness (registry version {data['version']}); upgrade")
     persons = data.get("persons") or {}
     for name, entry in persons.items():

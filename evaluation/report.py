@@ -24,7 +24,7 @@ from evaluation.measures.base import num, percent, value_of
 from evaluation.metrics_log import latest, read_metrics, setting_key
 from evaluation.report_doc import Doc, Image
 from evaluation.report_sitting import coverage_section, diversity_warning, map_section, measured_record
-from training.atomic import atomic_output, atomic_write_bytes
+from training.atomic import atomic_output, atomic_write_bytes, check_output_free
 from training.dataset import ImageDataset
 from training.errors import LikenessError
 from training.hashing import file_sha256
@@ -350,8 +350,10 @@ def write_report(run_dir: str | os.PathLike, *, dataset: ImageDataset | None = N
     doc = build_report(run_dir, dataset=dataset, device=device, like=like)
     files = doc.files()
     folder = run_dir / REPORT_DIR
+    for path, is_folder in ((folder, True), (run_dir / REPORT_MD, False), (run_dir / REPORT_HTML, False)):
+        check_output_free(path, True, folder=is_folder)  # all or nothing: refuse before the first is replaced
     if files:
-        with atomic_output(folder, force=True) as tmp:
+        with atomic_output(folder, force=True, folder=True) as tmp:
             tmp.mkdir()
             for name, data in sorted(files.items()):
                 (tmp / name).write_bytes(data)

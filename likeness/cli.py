@@ -10,11 +10,12 @@ import evaluation.cli
 import installation.cli
 import training
 import training.cli
+from training.cli_common import CommandParser, register_commands
 from training.errors import LikenessError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="likeness",
         description="Portrait installations with StyleGAN2: footage -> datasets -> one model per sitter -> "
         "FID gate -> shows performed live and exported as films.",
@@ -22,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"likeness {training.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for package_cli in (training.cli, evaluation.cli, installation.cli):
-        package_cli.register(sub)
+        register_commands(sub, package_cli.COMMAND_MODULES)
     return parser
 
 

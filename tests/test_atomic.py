@@ -44,10 +44,36 @@ def test_folder_output_replaced_whole(tmp_path):
     out = tmp_path / "frames"
     out.mkdir()
     (out / "old.png").write_bytes(b"x")
-    with atomic_output(out, force=True) as tmp:
+    with atomic_output(out, force=True, folder=True) as tmp:
         tmp.mkdir()
         (tmp / "new.png").write_bytes(b"y")
     assert [p.name for p in out.iterdir()] == ["new.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["frames"]
+
+
+def test_force_never_replaces_a_folder_with_a_file_or_a_file_with_a_folder(tmp_path):
+    folder = tmp_path / "x.zip"
+    (folder / "inner").mkdir(parents=True)
+    (folder / "inner" / "keep.txt").write_text("mine")
+    with pytest.raises(UsageError, match="is a folder; --force replaces a file, never a folder"):
+        atomic_write_bytes(folder, b"new", force=True)
+    assert (folder / "inner" / "keep.txt").read_text() == "mine"
+    a_file = tmp_path / "frames"
+    a_file.write_bytes(b"mine")
+    with pytest.raises(UsageError, match="is not a folder; --force replaces a folder, never a file"):
+        with atomic_output(a_file, force=True, folder=True) as tmp:
+            tmp.mkdir()
+    assert a_file.read_bytes() == b"mine" and sorted(p.name for p in tmp_path.iterdir()) == ["frames", "x.zip"]
+
+
+def test_a_folder_that_appears_during_the_write_is_not_deleted(tmp_path):
+    out = tmp_path / "a.bin"
+    with pytest.raises(UsageError, match="is a folder"):
+        with atomic_output(out, force=True) as tmp:
+            tmp.write_bytes(b"new")
+            out.mkdir()
+            (out / "keep.txt").write_text("mine")
+    assert (out / "keep.txt").read_text() == "mine" and sorted(p.name for p in tmp_path.iterdir()) == ["a.bin"]
 
 
 def test_missing_parent_folder_is_a_usage_error(tmp_path):

@@ -12,6 +12,7 @@ import pytest
 
 from conftest import run_cli
 from footage import cfr_video
+from train_datasets import break_crc
 from training.footage.prepare import PrepareOptions, prepare
 
 
@@ -137,3 +138,13 @@ def test_frames_missing_from_a_likeness_zip(made, tmp_path, failing):
 def test_missing_dataset(tmp_path, capsys):
     result = run_in_process(capsys, "dataset", "info", str(tmp_path / "nope.zip"))
     assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_a_frame_with_a_bad_crc_names_the_frame_and_its_source_time(made, tmp_path, failing):
+    _, out = made
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(out.read_bytes())
+    break_crc(bad, "00000/img00000003.png")
+    with zipfile.ZipFile(bad) as zf, pytest.raises(zipfile.BadZipFile):
+        zf.read("00000/img00000003.png")  # the traceback this guards against
+    failing(bad, "00000/img00000003.png (from sitter.mp4 at 00:00.300) cannot be read", "Bad CRC-32")

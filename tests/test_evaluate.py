@@ -12,6 +12,7 @@ import subprocess
 import sys
 import zipfile
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import PIL.Image
@@ -271,6 +272,22 @@ def test_report_command_redraws_the_same_files(evaluated, tmp_path):
             str(evaluated["run"]).encode(), str(run).encode()), name
 
 
+def test_report_refuses_a_folder_where_report_html_goes_and_writes_nothing(evaluated, tmp_path, capsys):
+    run = tmp_path / "ana" / evaluated["run"].name
+    shutil.copytree(evaluated["run"], run)
+    (run / "report.html").unlink()
+    (run / "report.html" / "drafts").mkdir(parents=True)
+    (run / "report.html" / "drafts" / "mine.txt").write_text("the artist's notes")
+    before = {p.name: p.read_bytes() for p in (run / "report").iterdir()}
+    md = (run / "report.md").read_bytes()
+    assert main(["report", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "report.html is a folder; --force replaces a file, never a folder" in err and err.count("\n") == 1
+    assert (run / "report.html" / "drafts" / "mine.txt").read_text() == "the artist's notes"
+    assert {p.name: p.read_bytes() for p in (run / "report").iterdir()} == before
+    assert (run / "report.md").read_bytes() == md
+
+
 def test_the_best_snapshot_is_pinned(evaluated):
     lines = read_lines(evaluated["run"])
     fids = {r["snapshot"]: r["value"] for r in lines if r["metric"] == "fid"}
@@ -349,6 +366,22 @@ def test_a_broken_generator_and_broken_features(fresh_run, trained, capsys, tmp_
     nan_net = tiny_networks.save(tiny_networks.NanFeatures(), tmp_path / "nan.pt")
     check_refused(capsys, fresh_run, ["--snapshot", "snapshot-000000.032.pt", "--inception", nan_net], 1,
                   "returned NaN or infinite features")
+
+
+def test_a_malicious_snapshot_is_refused_before_the_reals_are_measured(fresh_run, trained, capsys, tmp_path):
+    import os
+    import pickle
+
+    from foreign_formats import Raw
+
+    flag = tmp_path / "ran"
+    evil = tmp_path / "evil.pkl"
+    evil.write_bytes(pickle.dumps(Raw(os.system, f"touch {flag}")))
+    check_refused(capsys, fresh_run, ["--snapshot", "snapshot-000000.032.pt", "--snapshot", evil,
+                                      "--inception", trained["few"]], 1, "refused to load the global")
+    assert not flag.exists()
+    cache = os.environ["LIKENESS_CACHE"]
+    assert [p.name for p in Path(cache).rglob("*.npz")] == []  # no Inception work was done on the reals
 
 
 @pytest.mark.parametrize("args, code, words", [

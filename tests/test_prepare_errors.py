@@ -1,6 +1,8 @@
 """Bad input to `likeness prepare`, run as a real child process: one line, the right exit code, no output."""
 
 import os
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +15,7 @@ import PIL.Image
 import pytest
 
 from conftest import ROOT, run_cli
-from footage import cfr_video, corrupt_packet, missing_times, zip_indices
+from footage import barcode_frame, cfr_video, corrupt_packet, missing_times, zip_indices
 from training.footage.prepare import PrepareOptions, prepare
 from training.footage.timecode import format_clock
 
@@ -233,3 +235,98 @@ def test_output_must_be_a_zip_and_not_an_input(clip, tmp_path):
     result = prepare_cli(str(copy), "--force", out=copy)
     assert result.returncode == 2 and "is also an input" in result.stderr
     assert copy.read_bytes() == clip.read_bytes()
+
+
+def _start_prepare(source, out, *extra):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.Popen([sys.executable, "-m", "likeness", "prepare", str(source), "--person", "T", "--consent",
+                             "x", "--fps", "30", "--size", "256", "--png-level", "9", "--jobs", "1", "-q", "-o",
+                             str(out), *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_sigterm_mid_run_is_an_interrupt_with_one_line_and_no_temp(tmp_path):
+    source = cfr_video(tmp_path / "long.mp4", 240, Fraction(30), width=320, height=180)
+    out = tmp_path / "d.zip"
+    proc = _start_prepare(source, out)
+    temp = tmp_path / f".d.zip.likeness-tmp-{proc.pid}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None and not (temp.exists() and temp.stat().st_size > 50_000):
+        time.sleep(0.002)
+    assert proc.poll() is None, "prepare finished before it could be stopped; make the source longer"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.strip().splitlines()[-1:] == ["likeness prepare: interrupted"], err
+    assert "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["long.mp4"]  # no output, no hidden temp
+
+
+def test_a_full_disk_is_one_line_with_the_place_and_what_was_written(tmp_path):
+    """A real full disk: a 400 KB tmpfs mounted in a private user and mount namespace (no root needed)."""
+    source = cfr_video(tmp_path / "clip.mp4", 60, Fraction(30), width=160, height=90)
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    probe = subprocess.run(["unshare", "-rm", "sh", "-c", f"mount -t tmpfs -o size=400k none {disk}"],
+                           capture_output=True, text=True) if shutil.which("unshare") else None
+    if probe is None or probe.returncode != 0:
+        pytest.skip(f"no private tmpfs here ({probe.stderr.strip() if probe else 'no unshare'})")
+    command = (f"mount -t tmpfs -o size=400k none {disk} && {shlex.quote(sys.executable)} -m likeness prepare "
+               f"{source} --person T --consent x --fps 30 --size 64 --png-level 0 -q -o {disk}/d.zip; "
+               f"echo rc=$?; ls -A {disk}")
+    result = subprocess.run(["unshare", "-rm", "sh", "-c", command], capture_output=True, text=True,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"likeness prepare: error: disk full at {disk}, ") and "MB written" in lines[0]
+    assert result.stdout.split() == ["rc=1"]  # and the tmpfs is empty: nothing partial was left
+
+
+@pytest.mark.parametrize("container", ["mkv", "faststart mp4"])
+def test_footage_cut_short_is_said_recorded_and_refused_with_strict(tmp_path, container):
+    """A file truncated in copying: the container still claims 4 s, the frames end near 2 s."""
+    whole = tmp_path / ("whole.mkv" if container == "mkv" else "whole.mp4")
+    if container == "mkv":
+        cfr_video(whole, 120, Fraction(30))
+    else:
+        with av.open(str(whole), "w", options={"movflags": "faststart"}) as out:
+            stream = out.add_stream("libx264", rate=30)
+            stream.width, stream.height, stream.pix_fmt = 160, 90, "yuv420p"
+            for i in range(120):
+                frame = av.VideoFrame.from_ndarray(barcode_frame(i), format="rgb24")
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+            for packet in stream.encode():
+                out.mux(packet)
+    cut = tmp_path / ("cut" + whole.suffix)
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    frames_there = 0
+    with av.open(str(cut)) as probe:
+        claimed = Fraction(probe.duration, av.time_base)
+        for packet in probe.demux(video=0):
+            try:
+                frames_there += len(packet.decode())
+            except av.error.InvalidDataError:
+                pass  # the packet the cut went through
+    assert claimed > Fraction(39, 10) and frames_there < 100  # the silent accept this guards against
+
+    out = tmp_path / "d.zip"
+    result = prepare_cli(str(cut), out=out, fps=("--fps", "30"))
+    assert result.returncode == 0, result.stderr
+    note = [line for line in result.stdout.splitlines() if "is cut short" in line]
+    assert len(note) == 1 and f"container claims {format_clock(claimed)}" in note[0], result.stdout
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(out) as zf:
+        entry = json.loads(zf.read("dataset.json"))["likeness"]["sources"][0]
+    with zipfile.ZipFile(out) as zf:
+        written = len([n for n in zf.namelist() if n.endswith(".png")])
+    assert abs(entry["frames_end"] - written / 30) < 0.002  # at the source's rate, one dataset frame per frame
+    assert abs(written - frames_there) <= 3  # the decoder may give up a few frames around the cut
+    assert abs(entry["missing"] - (entry["duration"] - entry["frames_end"])) < 0.002
+
+    strict = tmp_path / "strict.zip"
+    assert_refused(prepare_cli(str(cut), "--strict", out=strict, fps=("--fps", "30")), 1, f"{cut}: its frames end",
+                   "the file is cut short", out=strict)
+    whole_out = tmp_path / "whole.zip"
+    result = prepare_cli(str(whole), "--strict", out=whole_out, fps=("--fps", "30"))
+    assert result.returncode == 0 and "cut short" not in result.stdout, result.stderr

@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import resource
 import shutil
 import signal
@@ -26,7 +27,7 @@ import pytest
 import torch
 
 from conftest import ROOT
-from train_datasets import frames, write_zip
+from train_datasets import break_crc, frames, write_zip
 
 TINY = ["--cbase", "256", "--cmax", "64", "--map", "2", "--w-dim", "32", "--workers", "0", "--batch", "8",
         "--tick", "0.016"]
@@ -294,6 +295,79 @@ def test_full_disk_keeps_the_previous_snapshot(run_a, tmp_path):
     assert not list(run.glob("snapshot-000000.128*")) and not [p for p in run.iterdir() if "tmp" in p.name]
 
 
+def test_a_run_stopped_before_its_first_snapshot_is_resumed_from_the_start(run_a, data, tmp_path):
+    """The first start fails writing its first snapshot (a file size limit as the full disk): the folder holds
+    config, grids and log but no snapshot. --resume starts it afresh in place, and it ends as the uninterrupted run."""
+    limit = (run_a / "snapshot-000000.032.pt").stat().st_size // 2
+
+    def small_disk():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    first = train("--data", data["one"], *RUN_A, cwd=tmp_path, cache=tmp_path / "cache", preexec_fn=small_disk)
+    assert first.returncode == 1 and "File too large" in first.stderr
+    run = only_run(tmp_path / "runs")
+    assert not list(run.glob("snapshot-*.pt")) and (run / "config.json").is_file() and (run / "log.jsonl").is_file()
+
+    result = train("--resume", run, cwd=tmp_path, cache=tmp_path / "cache")
+    assert result.returncode == 0, result.stderr
+    assert "has no snapshot yet (the first start stopped before writing one): starting it afresh" in result.stdout
+    assert only_run(tmp_path / "runs") == run  # in the same folder, not a new one
+    for name in ("snapshot-000000.032.pt", "snapshot-000000.096.pt"):
+        a, b = torch.load(run_a / name, weights_only=True), torch.load(run / name, weights_only=True)
+        for key in STATE_KEYS:
+            assert tensors_equal(a[key], b[key]) == [], (name, key)
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["nimg"] for r in log if "tick" in r] == [json.loads(line)["nimg"] for line in
+                                                      (run_a / "log.jsonl").read_text().splitlines()
+                                                      if "tick" in json.loads(line)]
+    assert run_files(run) == run_files(run_a)
+    assert len(list(run.glob("events.out.tfevents.*"))) == 1  # the failed start's events were dropped
+
+
+def _damaged_copy(path: Path, tmp_path: Path, frames: list[int]) -> Path:
+    bad = tmp_path / "damaged.zip"
+    bad.write_bytes(path.read_bytes())
+    for i in frames:
+        break_crc(bad, f"00000/img{i:08d}.png")
+    return bad
+
+
+@pytest.fixture(scope="module")
+def filmed(tmp_path_factory) -> Path:
+    """200 frames with a provenance index (source file and time per frame), more than the 144 of the reals grid."""
+    n = 200
+    provenance = {"person": "ana", "fps": 10, "sources": [{"name": "session.mov"}],
+                  "frames": [[0, round(i / 10, 3)] for i in range(n)]}
+    return write_zip(tmp_path_factory.mktemp("filmed") / "ana.zip", frames(n, 32, 7), provenance=provenance)
+
+
+def test_a_damaged_frame_in_the_reals_grid_stops_before_any_folder(filmed, tmp_path, capsys):
+    from likeness.cli import main
+
+    bad = _damaged_copy(filmed, tmp_path, [0])
+    assert main(["train", "--data", str(bad), *TINY, "--kimg", "0.016", "--outdir", str(tmp_path / "runs")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert "damaged.zip:00000/img00000000.png (from session.mov at 00:00.000) cannot be read (Bad CRC-32" in err
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").glob("*/*"))
+
+
+def test_a_damaged_frame_found_by_a_dataloader_worker_is_one_line(filmed, tmp_path):
+    from training.grids import grid_shape, reals_indices
+
+    cols, rows = grid_shape(32)
+    outside = sorted(set(range(200)) - set(reals_indices(200, cols * rows)))
+    bad = _damaged_copy(filmed, tmp_path, outside)  # 56 of 200 frames: the first batches meet one
+    result = train("--data", bad, *TINY, "--workers", "1", "--kimg", "2", "--snap", "1", cwd=tmp_path,
+                   cache=tmp_path / "cache")
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1 and "Traceback" not in result.stderr and "worker" not in errors[0], result.stderr
+    assert errors[0].startswith(f"likeness train: error: {bad}:00000/img")
+    assert re.search(r"\(from session\.mov at 00:\d\d\.\d00\) cannot be read \(Bad CRC-32", errors[0])
+
+
 # -- --init: the 1 fps -> 10 fps curriculum -------------------------------------------------------------------------
 
 
@@ -508,7 +582,7 @@ def test_help_lists_every_flag(tmp_path):
     result = subprocess.run([sys.executable, "-m", "likeness", "train", "--help"], env=child_env(tmp_path),
                             capture_output=True, text=True)
     assert result.returncode == 0
-    for flag in ("--data", "--outdir", "--person", "--cfg", "--batch", "--batch-gpu", "--kimg", "--tick", "--snap",
+    for flag in ("--data", "--out", "--person", "--cfg", "--batch", "--batch-gpu", "--kimg", "--tick", "--snap",
                  "--lr", "--glr", "--dlr", "--gamma", "--mirror", "--augment", "--seed", "--keep", "--workers",
                  "--precision", "--compile", "--resume", "--init", "--cond", "--dry-run", "torchrun"):
         assert flag in result.stdout, flag

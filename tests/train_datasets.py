@@ -44,3 +44,18 @@ def write_zip(path: Path, images: list[np.ndarray], person: str | None = "ana", 
             meta["likeness"] = {"person": person, "fps": fps}
         zf.writestr("dataset.json", json.dumps(meta))
     return path
+
+
+def break_crc(path: Path, member: str) -> None:
+    """Flip one byte inside a stored member's data, as a failing disk or a bad copy does: its CRC no longer matches."""
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo(member)
+    assert info.compress_type == zipfile.ZIP_STORED
+    with open(path, "r+b") as f:
+        f.seek(info.header_offset + 26)
+        name_len, extra_len = int.from_bytes(f.read(2), "little"), int.from_bytes(f.read(2), "little")
+        at = info.header_offset + 30 + name_len + extra_len + info.compress_size // 2
+        f.seek(at)
+        byte = f.read(1)
+        f.seek(at)
+        f.write(bytes([byte[0] ^ 0xFF]))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,10 +19,22 @@ from training.errors import UsageError
 TEMP_MARK = ".likeness-tmp-"
 
 
-def check_output_free(path: Path, force: bool) -> None:
-    """Refuse early, before any work, when an output would replace something the user did not ask to replace."""
+def check_output_free(path: str | os.PathLike, force: bool, *, folder: bool = False) -> None:
+    """Refuse early, before any work, when an output would replace something the user did not ask to replace.
+
+    `--force` replaces an output of the same kind only: a file we write never replaces a folder (that would delete
+    everything in it), and a folder we write never replaces a file. Whether a folder holds only our own output is
+    the caller's check (see `generate`)."""
+    path = Path(path)
     if path.exists() and not force:
         raise UsageError(f"{path} already exists; choose another output or pass --force to replace it")
+    if path.exists() and not path.is_symlink():
+        if path.is_dir() and not folder:
+            raise UsageError(f"{path} is a folder; --force replaces a file, never a folder and what is in it; "
+                             "choose another output or move the folder away")
+        if folder and not path.is_dir():
+            raise UsageError(f"{path} exists and is not a folder; --force replaces a folder, never a file; "
+                             "choose another output or move the file away")
     if not path.parent.exists():
         raise UsageError(f"the folder {path.parent} does not exist; create it first or choose another output")
 
@@ -87,13 +101,14 @@ def _remove(path: Path) -> None:
 
 
 @contextmanager
-def atomic_output(path: str | os.PathLike, *, force: bool = False) -> Iterator[Path]:
+def atomic_output(path: str | os.PathLike, *, force: bool = False, folder: bool = False) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces `path`, on any exception it is removed.
 
-    Works for files and for folders (a PNG sequence). An existing `path` is only replaced when `force` is set.
+    Works for files and, with `folder`, for folders (a PNG sequence). An existing `path` is only replaced when
+    `force` is set, and only by an output of the same kind (`check_output_free`).
     """
     final = Path(path)
-    check_output_free(final, force)
+    check_output_free(final, force, folder=folder)
     tmp = temp_sibling(final)
     remove_stale_temps(final)
     _remove(tmp)
@@ -101,15 +116,28 @@ def atomic_output(path: str | os.PathLike, *, force: bool = False) -> Iterator[P
         yield tmp
         if not tmp.exists():
             raise RuntimeError(f"nothing was written to the temporary output {tmp}")
+        if tmp.is_dir() != folder:
+            raise RuntimeError(f"the temporary output {tmp} is not a {'folder' if folder else 'file'}")
         if tmp.is_file():
             _fsync_file(tmp)
-        if final.exists() and final.is_dir() and not final.is_symlink():
-            _remove(final)  # os.replace cannot replace a non-empty folder; --force was given
-        os.replace(tmp, final)
+        check_output_free(final, force, folder=folder)  # again: something may have appeared meanwhile
+        if folder and final.is_dir() and not final.is_symlink():
+            _replace_folder(tmp, final)
+        else:
+            os.replace(tmp, final)
         fsync_dir(final.parent)
     except BaseException:
         _remove(tmp)
         raise
+
+
+def _replace_folder(tmp: Path, final: Path) -> None:
+    """os.replace cannot replace a non-empty folder: move the old one aside, the new one in, then delete the old."""
+    old = final.with_name(f".{final.name}{TEMP_MARK}old-{os.getpid()}")
+    _remove(old)
+    os.replace(final, old)
+    os.replace(tmp, final)
+    _remove(old)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, force: bool = True) -> None:
@@ -119,3 +147,21 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, force: bool = Tr
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (`kill`, a scheduler's stop) ends the command as Ctrl-C does: temporary outputs are removed and the
+    dispatcher prints one line, instead of Python dying at once with the temp file left behind."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,9 +1,8 @@
 """The subcommands `training` owns. Each command module only builds its parser here; heavy imports happen when
-the command runs, so `likeness --help` stays instant."""
+the command runs, so `likeness --help` stays instant. `likeness/cli.py` registers them (see
+training/cli_common.py for how to add one)."""
 
 from __future__ import annotations
-
-import argparse
 
 COMMAND_MODULES: list[str] = [
     "training.footage.cli_prepare",
@@ -12,10 +11,3 @@ COMMAND_MODULES: list[str] = [
     "training.importers.cli_import",
     "training.cli_generate",
 ]
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    import importlib
-
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).add_parser(subparsers)

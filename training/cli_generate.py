@@ -1,4 +1,4 @@
-"""`likeness generate MODEL --seeds 0-3,7 --outdir DIR`: one image per seed, as NVIDIA's gen_images.py writes them."""
+"""`likeness generate MODEL --seeds 0-3,7 -o DIR`: one image per seed, as NVIDIA's gen_images.py writes them."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import argparse
 import json
 import re
 from pathlib import Path
+
+from training import cli_common as cc
 
 DESCRIPTION = """\
 Render one PNG per seed (seedNNNN.png) from any model likeness can load: a likeness checkpoint, an NVIDIA
@@ -23,24 +25,23 @@ MANIFEST = "generate.json"
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("generate", help="render images for seeds from any loadable model",
-                              description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cc.add_command(subparsers, "generate", run, help="render images for seeds from any loadable model",
+                       description=DESCRIPTION)
     p.add_argument("model", metavar="MODEL", help="likeness checkpoint (.pt), NVIDIA pickle (.pkl) or rosinality "
                    "checkpoint (.pt)")
     p.add_argument("--seeds", required=True, type=parse_seeds, help=SEEDS_HELP)
-    p.add_argument("--outdir", required=True, metavar="DIR", help="folder to create for the images")
-    p.add_argument("--trunc", type=float, default=1.0, metavar="PSI",
+    cc.add_output_flag(p, required=True, metavar="DIR", help="folder to create for the images")
+    p.add_argument("--trunc", type=cc.finite_float, default=1.0, metavar="PSI",
                    help="truncation psi: 1 = none, lower pulls toward the average face (default: 1)")
     p.add_argument("--noise-mode", choices=("const", "random", "none"), default="const",
                    help="const: the stored noise (default); random: fresh noise, reproducible per seed; none")
-    p.add_argument("--class", dest="class_idx", type=int, metavar="N",
+    p.add_argument("--class", dest="class_idx", type=cc.non_negative_int, metavar="N",
                    help="class index for conditional models (required by them, refused by the others)")
     p.add_argument("--save-raw", action="store_true",
                    help="also write the generator's float32 output as seedNNNN.npy, shape [1, C, H, W], "
                    "range about [-1, 1]")
-    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
-    p.add_argument("--force", action="store_true", help="replace DIR if it holds only a previous run's files")
-    p.set_defaults(func=run)
+    cc.add_device_flag(p)
+    cc.add_force_flag(p, help="replace DIR if it holds only a previous run's files")
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -71,19 +72,17 @@ def run(args: argparse.Namespace) -> int:
     from training.importers.importing import load_any_generator
     from training.networks import z_from_seed
 
-    outdir = Path(args.outdir)
-    check_output_free(outdir, args.force)
+    outdir = Path(args.out)
+    check_output_free(outdir, args.force, folder=True)
     if outdir.exists():
         _check_replaceable(outdir)
-    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError("--device asks for CUDA but torch sees no CUDA device here")
+    device = cc.resolve_device(args.device)
     G = load_any_generator(args.model, device=device)
     label = _label(G.c_dim, args.class_idx, device)
     if G.img_channels not in (1, 3, 4):
         raise UsageError(f"the model makes {G.img_channels}-channel images; PNG output needs 1, 3 or 4 channels")
 
-    with atomic_output(outdir, force=args.force) as tmp:
+    with atomic_output(outdir, force=args.force, folder=True) as tmp:
         tmp.mkdir()
         for i, seed in enumerate(args.seeds):
             print(f"seed {seed:04d} ({i + 1}/{len(args.seeds)})", flush=True)
@@ -129,9 +128,9 @@ def _check_replaceable(outdir: Path) -> None:
     from training.errors import UsageError
 
     if not outdir.is_dir():
-        raise UsageError(f"{outdir} exists and is not a folder; choose another --outdir")
+        raise UsageError(f"{outdir} exists and is not a folder; choose another --out")
     foreign = [p.name for p in outdir.iterdir() if not (p.is_file() and (OUTPUT_NAME.match(p.name)
                                                                         or p.name == MANIFEST))]
     if foreign:
         raise UsageError(f"{outdir} holds files `generate` did not write ({', '.join(sorted(foreign)[:3])}); "
-                         "refusing to replace it even with --force; choose another --outdir")
+                         "refusing to replace it even with --force; choose another --out")

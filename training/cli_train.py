@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from training import cli_common as cc
+
 DESCRIPTION = """\
 Train StyleGAN2 (config F) on one sitter's dataset.
 
@@ -29,66 +31,63 @@ examples:
     likeness train --data ana-1fps.zip --cfg paper256 --dry-run"""
 
 
-def _kimg(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of kimg") from None
-    return value
-
-
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("train", help="train one StyleGAN2 per sitter (run folder, snapshots, resume)",
-                              description=DESCRIPTION, epilog=EPILOG,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    # Ranges are checked by TrainOptions.validate (so a script's options get the same checks); argparse refuses
+    # what is not a finite number at all.
+    p = cc.add_command(subparsers, "train", run, help="train one StyleGAN2 per sitter (run folder, snapshots, "
+                       "resume)", description=DESCRIPTION, epilog=EPILOG)
     g = p.add_argument_group("what to train on and where")
     g.add_argument("--data", metavar="PATH", help="dataset zip (likeness prepare or NVIDIA dataset_tool) or image "
                    "folder; square, power-of-two images. Required unless --resume")
-    g.add_argument("--outdir", metavar="DIR", help="where run folders go: DIR/<person>/<NNNNN>-<desc> "
-                   "(default: runs)")
+    cc.add_output_flag(g, metavar="DIR", help="where run folders go: DIR/<person>/<NNNNN>-<desc> (default: runs)")
     g.add_argument("--person", metavar="NAME", help="the sitter's name for the run folder (default: the person "
                    "recorded in the dataset by likeness prepare; required for datasets that do not say)")
     g.add_argument("--cond", action="store_true", default=None, help="class-conditional: train on the dataset's "
                    "labels (dataset.json 'labels')")
 
     g = p.add_argument_group("how long, and what gets written")
-    g.add_argument("--kimg", type=_kimg, metavar="KIMG", help="train until this many thousand images have been "
+    g.add_argument("--kimg", type=cc.finite_float, metavar="KIMG",
+                   help="train until this many thousand images have been "
                    "shown (default: the preset's, 25000)")
-    g.add_argument("--tick", type=_kimg, metavar="KIMG", help="progress line and log.jsonl entry every KIMG "
+    g.add_argument("--tick", type=cc.finite_float, metavar="KIMG", help="progress line and log.jsonl entry every KIMG "
                    "(default: 4)")
-    g.add_argument("--snap", type=_kimg, metavar="KIMG", help="snapshot-NNNNNN.pt and fakesNNNNNN.png every KIMG "
+    g.add_argument("--snap", type=cc.finite_float, metavar="KIMG",
+                   help="snapshot-NNNNNN.pt and fakesNNNNNN.png every KIMG "
                    "(default: 200)")
-    g.add_argument("--grid", type=_kimg, metavar="KIMG", help="also write the fakes grid every KIMG between "
+    g.add_argument("--grid", type=cc.finite_float, metavar="KIMG", help="also write the fakes grid every KIMG between "
                    "snapshots (default: only with snapshots)")
-    g.add_argument("--keep", type=int, metavar="K", help="keep the newest K snapshots plus pinned ones; 0 keeps "
+    g.add_argument("--keep", type=cc.whole_number, metavar="K",
+                   help="keep the newest K snapshots plus pinned ones; 0 keeps "
                    "all (default: 5)")
 
     g = p.add_argument_group("hyperparameters (defaults: the --cfg preset)")
     g.add_argument("--cfg", choices=("auto", "stylegan2", "paper256", "paper512", "paper1024"),
                    help="NVIDIA's stylegan2-ada-pytorch preset (default: auto, derived from resolution and GPU "
                    "count; with --init: the parent run's settings)")
-    g.add_argument("--batch", type=int, metavar="N", help="total batch over all GPUs")
-    g.add_argument("--batch-gpu", type=int, metavar="N", help="images per GPU per round (default: batch / GPUs); "
+    g.add_argument("--batch", type=cc.whole_number, metavar="N", help="total batch over all GPUs")
+    g.add_argument("--batch-gpu", type=cc.whole_number, metavar="N",
+                   help="images per GPU per round (default: batch / GPUs); "
                    "lower it when a GPU runs out of memory: gradients are accumulated over more rounds; must be a "
                    "multiple of the minibatch-stddev group")
-    g.add_argument("--lr", type=float, metavar="LR", help="Adam learning rate of G and D")
-    g.add_argument("--glr", type=float, metavar="LR", help="learning rate of G only (overrides --lr)")
-    g.add_argument("--dlr", type=float, metavar="LR", help="learning rate of D only (overrides --lr)")
-    g.add_argument("--gamma", type=float, metavar="G", help="R1 regularisation weight (0 turns R1 off)")
+    g.add_argument("--lr", type=cc.finite_float, metavar="LR", help="Adam learning rate of G and D")
+    g.add_argument("--glr", type=cc.finite_float, metavar="LR", help="learning rate of G only (overrides --lr)")
+    g.add_argument("--dlr", type=cc.finite_float, metavar="LR", help="learning rate of D only (overrides --lr)")
+    g.add_argument("--gamma", type=cc.finite_float, metavar="G", help="R1 regularisation weight (0 turns R1 off)")
     g.add_argument("--mirror", action="store_true", default=None, help="add left-right flipped copies of every "
                    "frame (default: off; flipped faces lose the sitter's asymmetries and may flip mid-walk)")
     g.add_argument("--augment", choices=("none",), help="augmentation: only 'none' exists (default: none; ADA "
                    "made our users' runs collapse into blur)")
-    g.add_argument("--seed", type=int, metavar="N", help="seed of initial weights, data order and every random "
+    g.add_argument("--seed", type=cc.whole_number, metavar="N",
+                   help="seed of initial weights, data order and every random "
                    "draw (default: 0)")
 
     g = p.add_argument_group("architecture (advanced; default: the --cfg preset)")
-    g.add_argument("--cbase", type=int, metavar="N", help="channel_base: channels at resolution r are "
+    g.add_argument("--cbase", type=cc.whole_number, metavar="N", help="channel_base: channels at resolution r are "
                    "min(cbase / r, cmax)")
-    g.add_argument("--cmax", type=int, metavar="N", help="channel_max")
-    g.add_argument("--map", type=int, metavar="N", help="mapping network depth")
-    g.add_argument("--w-dim", type=int, metavar="N", help="width of z and w (default: 512)")
-    g.add_argument("--mbstd-group", type=int, metavar="N", help="minibatch-stddev group size")
+    g.add_argument("--cmax", type=cc.whole_number, metavar="N", help="channel_max")
+    g.add_argument("--map", type=cc.whole_number, metavar="N", help="mapping network depth")
+    g.add_argument("--w-dim", type=cc.whole_number, metavar="N", help="width of z and w (default: 512)")
+    g.add_argument("--mbstd-group", type=cc.whole_number, metavar="N", help="minibatch-stddev group size")
 
     g = p.add_argument_group("speed")
     g.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), help="arithmetic of the 4 highest "
@@ -96,9 +95,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    "(default: auto)")
     g.add_argument("--compile", action="store_true", default=None, help="torch.compile the generator and "
                    "discriminator for the main phases (slow first tick, faster after)")
-    g.add_argument("--workers", type=int, metavar="N", help="data-loading processes (default: 3)")
-    g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to train "
-                   "(default: auto, CUDA when there is a GPU)")
+    g.add_argument("--workers", type=cc.whole_number, metavar="N", help="data-loading processes (default: 3)")
+    cc.add_device_flag(g, help="where to train: auto (CUDA when there is a GPU), cpu, cuda or cuda:N; under "
+                       "torchrun each process takes the GPU of its LOCAL_RANK (default: auto)")
     g.add_argument("--deterministic", action="store_true", default=None, help="deterministic kernels: a resumed "
                    "run repeats the uninterrupted one bit for bit on CPU (slower on GPU)")
 
@@ -114,7 +113,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    "datasets")
     g.add_argument("--dry-run", action="store_true", help="check the inputs and print the resolved config as "
                    "JSON; write nothing")
-    p.set_defaults(func=run)
+
+
+def options_from_args(args: argparse.Namespace):
+    """The parsed flags as the library's TrainOptions (-o/--out is where run folders go)."""
+    from dataclasses import fields
+
+    from training.train_options import TrainOptions
+
+    values = {f.name: getattr(args, f.name) for f in fields(TrainOptions) if f.name != "outdir"}
+    return TrainOptions(outdir=args.out, **values)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -122,15 +130,16 @@ def run(args: argparse.Namespace) -> int:
     import os
     import sys
 
-    if args.deterministic:
+    options = options_from_args(args)
+    if options.deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # must be set before cuBLAS starts
     from training import distributed
     from training.train_config import make_plan
 
-    env = distributed.setup(args.device)
+    env = distributed.setup(options.device)
     try:
-        plan = make_plan(args, env.world_size)
-        if args.dry_run:
+        plan = make_plan(options, env.world_size)
+        if options.dry_run:
             if env.is_main:
                 print(json.dumps(plan.config, indent=2))
             return 0
@@ -144,11 +153,4 @@ def run(args: argparse.Namespace) -> int:
         distributed.barrier(env)  # rank 0 may still be writing its last snapshot
     finally:
         distributed.teardown(env)
-    if env.enabled:
-        # Everything is written and the process group is gone. Skip the interpreter's teardown: there, gloo's
-        # worker threads occasionally abort the process (SIGABRT, "terminate called without an active
-        # exception"), which torchrun would report as a failed run after a successful one.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    return code
+    return cc.exit_after_torchrun(code)

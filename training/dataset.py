@@ -9,7 +9,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import PIL.Image
 import torch
 
 from training.errors import DataError, UsageError
+from training.footage.timecode import format_clock
 from training.hashing import file_sha256, folder_sha256
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".gif"})
@@ -133,13 +136,24 @@ class ImageDataset(torch.utils.data.Dataset):
         return array.astype(np.int64 if array.ndim == 1 else np.float32)
 
     def read_bytes(self, index: int) -> bytes:
-        if self.kind == "zip":
-            return self._open_zip().read(self.names[index])
-        return self._files[index].read_bytes()
+        """The stored bytes of item `index`; a damaged member (bad CRC, truncated zip) is one DataError naming it."""
+        try:
+            if self.kind == "zip":
+                return self._open_zip().read(self.names[index])
+            return self._files[index].read_bytes()
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
+            raise DataError(f"{self.describe(index)} cannot be read ({err}); the dataset is damaged: copy it again "
+                            "or re-create it with `likeness prepare`") from None
 
     def read_image(self, index: int) -> np.ndarray:
         """Item `index` as HWC uint8."""
-        return decode_image(self.read_bytes(index), f"{self.path}:{self.names[index]}")
+        return decode_image(self.read_bytes(index), self.describe(index))
+
+    def describe(self, index: int) -> str:
+        """`DATASET:MEMBER`, with the source file and time the frame was taken from when the provenance says."""
+        where = f"{self.path}:{self.names[index]}"
+        origin = frame_origin(self.provenance, self.names[index])
+        return f"{where} (from {origin})" if origin else where
 
     def __len__(self) -> int:
         return len(self.names)
@@ -187,6 +201,26 @@ class ImageDataset(torch.utils.data.Dataset):
                             "side is a power of two (4 to 1024); re-create it with `likeness prepare --size N`")
         if s.channels not in (1, 3):
             raise DataError(f"{self.path} has {s.channels}-channel images; use grey or RGB images")
+
+
+FRAME_INDEX = re.compile(r"(?:^|/)img(\d{8})\.png$")
+
+
+def frame_origin(provenance: dict | None, name: str) -> str | None:
+    """'clip.mp4 at 00:01.400' for a frame of a likeness dataset, from the provenance's per-frame index."""
+    match = FRAME_INDEX.search(name)
+    if not match or not isinstance(provenance, dict):
+        return None
+    frames, sources = provenance.get("frames"), provenance.get("sources")
+    index = int(match.group(1))
+    try:
+        source, position = frames[index]
+        source_name = sources[source]["name"]
+    except (TypeError, IndexError, KeyError, ValueError):
+        return None
+    if isinstance(position, (int, float)) and not isinstance(position, bool):
+        return f"{source_name} at {format_clock(position)}"
+    return f"{source_name} {position}"
 
 
 def open_dataset(path: str | os.PathLike) -> ImageDataset:

@@ -45,18 +45,11 @@ def _env_int(name: str, default: int) -> int:
         raise UsageError(f"the environment variable {name}={value!r} is not an integer") from err
 
 
-def pick_device(choice: str, local_rank: int) -> torch.device:
-    """'auto' takes this process's GPU when CUDA is there, else the CPU."""
-    if choice not in ("auto", "cpu", "cuda"):
-        raise UsageError(f"unknown --device {choice!r}; use auto, cpu or cuda")
-    if choice == "cpu" or (choice == "auto" and not torch.cuda.is_available()):
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        raise UsageError("--device cuda was asked for but this torch sees no CUDA GPU; use --device cpu")
-    if local_rank >= torch.cuda.device_count():
-        raise UsageError(f"process with LOCAL_RANK {local_rank} has no GPU (this machine has "
-                         f"{torch.cuda.device_count()}); lower --nproc-per-node")
-    return torch.device("cuda", local_rank)
+def pick_device(choice: str, local_rank: int, world_size: int = 1) -> torch.device:
+    """'auto' takes this process's GPU when CUDA is there, else the CPU (the one `--device` rule: training.devices)."""
+    from training.devices import resolve_device
+
+    return resolve_device(choice, local_rank if world_size > 1 else None)
 
 
 def setup(device_choice: str = "auto") -> DistEnv:
@@ -64,7 +57,7 @@ def setup(device_choice: str = "auto") -> DistEnv:
     world_size = _env_int("WORLD_SIZE", 1)
     rank = _env_int("RANK", 0)
     local_rank = _env_int("LOCAL_RANK", 0)
-    device = pick_device(device_choice, local_rank)
+    device = pick_device(device_choice, local_rank, world_size)
     if device.type == "cuda":
         torch.cuda.set_device(device)
     if world_size > 1 and not torch.distributed.is_initialized():

@@ -21,3 +21,10 @@ class DataError(LikenessError):
     """The inputs exist but their content is unusable (not a video, undecodable frame, mixed sizes...)."""
 
     exit_code = 1
+
+
+def name_some(items: list, few: int = 5) -> str:
+    """The first `few` items and how many more: an error about 200,000 unknown keys stays one readable line."""
+    shown = ", ".join(str(item) for item in items[:few])
+    rest = len(items) - few
+    return f"{shown} and {rest:,} more ({len(items):,} in all)" if rest > 0 else shown

@@ -23,6 +23,7 @@ default, or float16 with NVIDIA's pre-normalisation and clamping); they run redu
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, Iterable
 
@@ -52,6 +53,25 @@ def zs_from_seeds(seeds: Iterable[int], z_dim: int) -> torch.Tensor:
     if not rows:
         return torch.zeros([0, z_dim])
     return torch.cat(rows)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Checks
+
+
+def constructor_kwargs(cls: type, arguments: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments `cls(...)` was called with, read from its __init__'s locals(): `cls(**result)` rebuilds
+    the same network, and a new constructor argument is recorded without a second list to keep in step."""
+    names = [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
+    return {name: arguments[name] for name in names}
+
+
+def check_shape(tensor: torch.Tensor, shape: list[int | None], name: str) -> None:
+    """NVIDIA's misc.assert_shape habit at block boundaries: a wrong size fails here, naming the tensor, rather
+    than as a broadcast error three layers later. None matches any size."""
+    if tensor.ndim != len(shape) or any(want is not None and got != want for got, want in zip(tensor.shape, shape)):
+        expected = ", ".join("N" if want is None else str(want) for want in shape)
+        raise ValueError(f"{name} must be [{expected}], got {list(tensor.shape)}")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -234,19 +254,23 @@ class ToRGBLayer(torch.nn.Module):
         x = modulated_conv2d(x, self.weight, styles, demodulate=False, fused_modconv=fused_modconv)
         return bias_act(x, self.bias, clamp=self.conv_clamp)
 
+    def extra_repr(self) -> str:
+        return (f"in_channels={self.in_channels}, out_channels={self.out_channels}, w_dim={self.w_dim}, "
+                f"conv_clamp={self.conv_clamp}")
+
 
 class SynthesisBlock(_PrecisionMixin, torch.nn.Module):
     """One resolution of the skip generator: (const or conv0 up) -> conv1 -> toRGB added to the upsampled image."""
 
     def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, img_channels: int,
-                 is_last: bool, conv_clamp: float | None = None, use_fp16: bool = False,
+                 conv_clamp: float | None = None, use_fp16: bool = False,
                  resample_filter: tuple[float, ...] = RESAMPLE_FILTER):
         super().__init__()
         self.in_channels = in_channels
+        self.out_channels = out_channels
         self.w_dim = w_dim
         self.resolution = resolution
         self.img_channels = img_channels
-        self.is_last = is_last
         self.use_fp16 = use_fp16
         self.register_buffer("resample_filter", setup_filter(resample_filter))
         self.num_conv = 0
@@ -265,25 +289,31 @@ class SynthesisBlock(_PrecisionMixin, torch.nn.Module):
     def forward(self, x: torch.Tensor | None, img: torch.Tensor | None, ws: torch.Tensor, noise_mode: str = "const",
                 fused_modconv: bool = True, force_fp32: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         dtype, memory_format = self.block_format(ws.device, force_fp32)
+        n = ws.shape[0]
+        check_shape(ws, [None, self.num_conv + self.num_torgb, self.w_dim], "ws")
         w_iter = iter(ws.unbind(dim=1))
         if self.in_channels == 0:
             x = self.const.to(dtype).unsqueeze(0).repeat([ws.shape[0], 1, 1, 1])
             x = x.to(memory_format=memory_format)
             x = self.conv1(x, next(w_iter), noise_mode=noise_mode, fused_modconv=fused_modconv)
         else:
+            check_shape(x, [n, self.in_channels, self.resolution // 2, self.resolution // 2], "x")
             x = x.to(dtype=dtype, memory_format=memory_format)
             x = self.conv0(x, next(w_iter), noise_mode=noise_mode, fused_modconv=fused_modconv)
             x = self.conv1(x, next(w_iter), noise_mode=noise_mode, fused_modconv=fused_modconv)
         if img is not None:
+            check_shape(img, [n, self.img_channels, self.resolution // 2, self.resolution // 2], "img")
             img = upsample2d(img, self.resample_filter)
         # toRGB always modulates its tiny [N, 3, I] weight: a batched matmul that reads x once, at any batch size.
         y = self.torgb(x, next(w_iter), fused_modconv=True)
         y = y.to(dtype=torch.float32, memory_format=torch.contiguous_format)
         img = img + y if img is not None else y
+        check_shape(x, [n, self.out_channels, self.resolution, self.resolution], "x")
         return x, img
 
     def extra_repr(self) -> str:
-        return f"resolution={self.resolution}, use_fp16={self.use_fp16}"
+        return (f"in_channels={self.in_channels}, out_channels={self.out_channels}, resolution={self.resolution}, "
+                f"use_fp16={self.use_fp16}")
 
 
 class SynthesisNetwork(torch.nn.Module):
@@ -304,8 +334,7 @@ class SynthesisNetwork(torch.nn.Module):
         for res in self.block_resolutions:
             in_channels = _channels(res // 2, channel_base, channel_max) if res > 4 else 0
             block = SynthesisBlock(in_channels, _channels(res, channel_base, channel_max), w_dim, res, img_channels,
-                                   is_last=(res == img_resolution), conv_clamp=conv_clamp,
-                                   use_fp16=(res >= fp16_resolution))
+                                   conv_clamp=conv_clamp, use_fp16=(res >= fp16_resolution))
             self.num_ws += block.num_conv
             if res == img_resolution:
                 self.num_ws += block.num_torgb
@@ -364,11 +393,7 @@ class Generator(torch.nn.Module):
                  w_avg_beta: float = 0.995):
         _check_resolution(img_resolution)
         super().__init__()
-        self.init_kwargs: dict[str, Any] = dict(
-            z_dim=z_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=img_resolution, img_channels=img_channels,
-            mapping_layers=mapping_layers, channel_base=channel_base, channel_max=channel_max,
-            num_fp16_res=num_fp16_res, conv_clamp=conv_clamp, mapping_lr_multiplier=mapping_lr_multiplier,
-            w_avg_beta=w_avg_beta)
+        self.init_kwargs: dict[str, Any] = constructor_kwargs(Generator, locals())
         self.z_dim = z_dim
         self.c_dim = c_dim
         self.w_dim = w_dim
@@ -412,6 +437,8 @@ class DiscriminatorBlock(_PrecisionMixin, torch.nn.Module):
                  resample_filter: tuple[float, ...] = RESAMPLE_FILTER):
         super().__init__()
         self.in_channels = in_channels
+        self.tmp_channels = tmp_channels
+        self.out_channels = out_channels
         self.resolution = resolution
         self.img_channels = img_channels
         self.architecture = architecture
@@ -428,14 +455,19 @@ class DiscriminatorBlock(_PrecisionMixin, torch.nn.Module):
     def forward(self, x: torch.Tensor | None, img: torch.Tensor, force_fp32: bool = False) -> torch.Tensor:
         dtype, memory_format = self.block_format(img.device if x is None else x.device, force_fp32)
         if self.in_channels == 0:
+            check_shape(img, [None, self.img_channels, self.resolution, self.resolution], "img")
             x = self.fromrgb(img.to(dtype=dtype, memory_format=memory_format))
         else:
+            check_shape(x, [None, self.in_channels, self.resolution, self.resolution], "x")
             x = x.to(dtype=dtype, memory_format=memory_format)
         if self.architecture == "resnet":
             y = self.skip(x, gain=math.sqrt(0.5))
             x = self.conv1(self.conv0(x), gain=math.sqrt(0.5))
-            return y + x
-        return self.conv1(self.conv0(x))
+            x = y + x
+        else:
+            x = self.conv1(self.conv0(x))
+        check_shape(x, [None, self.out_channels, self.resolution // 2, self.resolution // 2], "x")
+        return x
 
     def extra_repr(self) -> str:
         return f"resolution={self.resolution}, architecture={self.architecture}, use_fp16={self.use_fp16}"
@@ -486,6 +518,9 @@ class DiscriminatorEpilogue(torch.nn.Module):
         self.out = FullyConnectedLayer(in_channels, 1 if cmap_dim == 0 else cmap_dim)
 
     def forward(self, x: torch.Tensor, cmap: torch.Tensor | None) -> torch.Tensor:
+        check_shape(x, [None, self.in_channels, self.resolution, self.resolution], "x")
+        if cmap is not None:
+            check_shape(cmap, [x.shape[0], self.cmap_dim], "cmap")
         x = x.to(dtype=torch.float32, memory_format=torch.contiguous_format)
         if self.mbstd is not None:
             x = self.mbstd(x)
@@ -494,6 +529,10 @@ class DiscriminatorEpilogue(torch.nn.Module):
         if self.cmap_dim > 0:
             x = (x * cmap).sum(dim=1, keepdim=True) * (1 / math.sqrt(self.cmap_dim))
         return x
+
+    def extra_repr(self) -> str:
+        return (f"in_channels={self.in_channels}, cmap_dim={self.cmap_dim}, resolution={self.resolution}, "
+                f"img_channels={self.img_channels}")
 
 
 class Discriminator(torch.nn.Module):
@@ -509,11 +548,7 @@ class Discriminator(torch.nn.Module):
         if architecture not in ("resnet", "orig"):
             raise ValueError(f"architecture must be 'resnet' (config F) or 'orig', got {architecture!r}")
         super().__init__()
-        self.init_kwargs: dict[str, Any] = dict(
-            c_dim=c_dim, img_resolution=img_resolution, img_channels=img_channels, channel_base=channel_base,
-            channel_max=channel_max, num_fp16_res=num_fp16_res, conv_clamp=conv_clamp,
-            mbstd_group_size=mbstd_group_size, mbstd_num_channels=mbstd_num_channels, cmap_dim=cmap_dim,
-            mapping_layers=mapping_layers, mapping_lr_multiplier=mapping_lr_multiplier, architecture=architecture)
+        self.init_kwargs: dict[str, Any] = constructor_kwargs(Discriminator, locals())
         self.c_dim = c_dim
         self.img_resolution = img_resolution
         self.img_resolution_log2 = int(math.log2(img_resolution))

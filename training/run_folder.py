@@ -288,6 +288,18 @@ def forget_after(run_dir: Path, nimg: int) -> None:
     remove_stale_temps(run_dir)
 
 
+def clear_unstarted(run_dir: Path) -> None:
+    """Before a run that never wrote a snapshot starts again in its folder: drop what its first start wrote (log,
+    grids, TensorBoard events, temporaries), so the folder ends as a run started once would leave it."""
+    if list_snapshots(run_dir):
+        raise UsageError(f"{run_dir} has snapshots; resume it instead of starting it again")
+    for p in run_dir.iterdir():
+        if p.is_file() and (p.name in (LOG_NAME, "reals.png") or _FAKES_RE.match(p.name) or p.name == "fakes_init.png"
+                            or p.name.startswith("events.out.tfevents.")):
+            p.unlink()
+    remove_stale_temps(run_dir)
+
+
 def remove_stale_temps(run_dir: Path) -> list[Path]:
     """Half-written temporaries left by a killed process (the finished files are never touched)."""
     stale = [p for p in run_dir.iterdir() if p.name.startswith(".") and TEMP_MARK in p.name]

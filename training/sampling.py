@@ -19,6 +19,8 @@ from collections.abc import Iterator
 
 import torch
 
+from training.errors import LikenessError
+
 _TAG_EPOCH = 1
 _TAG_ROUND = 2
 _SEED_MASK = (1 << 63) - 1
@@ -143,3 +145,28 @@ def make_loader(dataset: torch.utils.data.Dataset, *, mirror: bool, seed: int, b
     return torch.utils.data.DataLoader(images, batch_sampler=sampler, num_workers=workers, pin_memory=pin_memory,
                                        persistent_workers=workers > 0, prefetch_factor=2 if workers > 0 else None,
                                        worker_init_fn=_worker_init if workers > 0 else None)
+
+
+def worker_error_line(err: LikenessError) -> LikenessError:
+    """The same error with the one line it was raised with: a DataLoader worker's error reaches the main process
+    re-created around the worker's whole traceback ("Caught DataError in DataLoader worker process 0. Original
+    Traceback ..."), which would make the dispatcher print thirty lines."""
+    text = str(err)
+    if "DataLoader worker" not in text or "Traceback" not in text:
+        return err
+    last = text.strip().splitlines()[-1]
+    prefix = f"{type(err).__module__}.{type(err).__qualname__}: "
+    return type(err)(last[len(prefix):] if last.startswith(prefix) else last)
+
+
+def batches(loader: torch.utils.data.DataLoader) -> Iterator:
+    """Iterate a loader; a worker's LikenessError comes out as its own one line."""
+    iterator = iter(loader)
+    while True:
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        except LikenessError as err:
+            raise worker_error_line(err) from None
+        yield item

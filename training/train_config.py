@@ -1,4 +1,4 @@
-"""From a `likeness train` command line to the run's config: new run, `--resume` or `--init`.
+"""From a `likeness train` request (TrainOptions) to the run's config: new run, `--resume` or `--init`.
 
 All checks that can fail on bad input happen here, before any file is written or any network is built, and every
 process of a torchrun job reaches the same verdict from the same inputs.
@@ -13,7 +13,6 @@ The config is plain JSON (config.json and every snapshot's 'config' entry):
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import os
 import sys
@@ -31,6 +30,7 @@ from training.grids import grid_shape, reals_indices
 from training.hashing import file_sha256
 from training.presets import preset
 from training.run_folder import list_snapshots, read_config, safe_name, snapshot_nimg
+from training.train_options import TrainOptions
 
 RUN_FORMAT = "likeness-run"
 RUN_FORMAT_VERSION = 1
@@ -67,38 +67,14 @@ class Plan:
     snapshot: Path | None = None  # resume / init: the checkpoint file
     payload: dict[str, Any] | None = field(default=None, repr=False)
     notes: list[str] = field(default_factory=list)
+    restart: bool = False  # --resume of a run folder that never wrote a snapshot: start it afresh, in place
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------
 
 
-def _explicit(args: argparse.Namespace, name: str) -> bool:
-    return getattr(args, name, None) is not None
-
-
-def _positive(value: float | int | None, flag: str, allow_zero: bool = False) -> None:
-    if value is None:
-        return
-    if value < 0 or (value == 0 and not allow_zero):
-        raise UsageError(f"{flag} must be {'zero or more' if allow_zero else 'positive'}, got {value}")
-
-
-def validate_flags(args: argparse.Namespace) -> None:
-    """Ranges of single flags; combinations are checked once the config is resolved. Prints nothing."""
-    if args.resume is not None and args.init is not None:
-        raise UsageError("--resume continues a run and --init starts a new one from a snapshot; give only one")
-    if args.resume is None and args.data is None:
-        raise UsageError("--data is required (a dataset zip from `likeness prepare`, an NVIDIA dataset_tool zip or "
-                         "a folder of images); or continue a run with --resume RUN")
-    for name in ("kimg", "tick", "snap", "grid", "lr", "glr", "dlr"):
-        _positive(getattr(args, name, None), "--" + name.replace("_", "-"))
-    for name in ("batch", "batch_gpu", "cbase", "cmax", "map", "w_dim", "mbstd_group"):
-        _positive(getattr(args, name, None), "--" + name.replace("_", "-"))
-    _positive(args.gamma, "--gamma", allow_zero=True)
-    _positive(args.keep, "--keep", allow_zero=True)
-    _positive(args.workers, "--workers", allow_zero=True)
-    if args.seed is not None and not 0 <= args.seed < 2 ** 32:
-        raise UsageError(f"--seed must be between 0 and 4294967295, got {args.seed}")
+def _explicit(opts: TrainOptions, name: str) -> bool:
+    return opts.given(name)
 
 
 def _dataset_block(dataset: ImageDataset) -> dict[str, Any]:
@@ -134,9 +110,9 @@ def label_table(dataset: ImageDataset, c_dim: int) -> torch.Tensor:
     return torch.from_numpy(labels).to(torch.float32)
 
 
-def _person(args: argparse.Namespace, dataset: ImageDataset) -> str:
+def _person(opts: TrainOptions, dataset: ImageDataset) -> str:
     provenance = dataset.provenance or {}
-    name = args.person or provenance.get("person")
+    name = opts.person or provenance.get("person")
     if not name:
         raise UsageError(f"{dataset.path} does not say whose dataset it is; name the sitter with --person NAME")
     return safe_name(str(name), "person")
@@ -154,38 +130,38 @@ def _training_from_preset(spec: dict[str, Any]) -> dict[str, Any]:
                 deterministic=False, world_size=1)
 
 
-def _architecture_from_preset(spec: dict[str, Any], args: argparse.Namespace, dataset: ImageDataset,
+def _architecture_from_preset(spec: dict[str, Any], opts: TrainOptions, dataset: ImageDataset,
                               c_dim: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    cbase = args.cbase or spec["channel_base"]
-    cmax = args.cmax or spec["channel_max"]
-    w_dim = args.w_dim or spec["w_dim"]
+    cbase = opts.cbase or spec["channel_base"]
+    cmax = opts.cmax or spec["channel_max"]
+    w_dim = opts.w_dim or spec["w_dim"]
     G_kwargs = dict(z_dim=w_dim, c_dim=c_dim, w_dim=w_dim, img_resolution=dataset.resolution,
-                    img_channels=dataset.shape.channels, mapping_layers=args.map or spec["mapping_layers"],
+                    img_channels=dataset.shape.channels, mapping_layers=opts.map or spec["mapping_layers"],
                     channel_base=cbase, channel_max=cmax, num_fp16_res=spec["num_fp16_res"],
                     conv_clamp=spec["conv_clamp"])
     D_kwargs = dict(c_dim=c_dim, img_resolution=dataset.resolution, img_channels=dataset.shape.channels,
                     channel_base=cbase, channel_max=cmax, num_fp16_res=spec["num_fp16_res"],
-                    conv_clamp=spec["conv_clamp"], mbstd_group_size=args.mbstd_group or spec["mbstd_group"])
+                    conv_clamp=spec["conv_clamp"], mbstd_group_size=opts.mbstd_group or spec["mbstd_group"])
     return G_kwargs, D_kwargs
 
 
-def _apply_training_flags(training_cfg: dict[str, Any], args: argparse.Namespace) -> None:
+def _apply_training_flags(training_cfg: dict[str, Any], opts: TrainOptions) -> None:
     """Explicit flags override whatever the preset (or the parent run) said."""
     simple = {"kimg": "kimg", "batch": "batch", "batch_gpu": "batch_gpu", "tick": "tick", "snap": "snap",
               "grid": "grid", "keep": "keep", "seed": "seed", "gamma": "gamma", "augment": "augment",
               "precision": "precision", "workers": "workers"}
     for flag, key in simple.items():
-        if _explicit(args, flag):
-            training_cfg[key] = getattr(args, flag)
+        if _explicit(opts, flag):
+            training_cfg[key] = getattr(opts, flag)
     for flag in ("mirror", "cond", "compile", "deterministic"):
-        if getattr(args, flag, None):
+        if getattr(opts, flag, None):
             training_cfg[flag] = True
-    if _explicit(args, "lr"):
-        training_cfg["lr_G"] = training_cfg["lr_D"] = args.lr
-    if _explicit(args, "glr"):
-        training_cfg["lr_G"] = args.glr
-    if _explicit(args, "dlr"):
-        training_cfg["lr_D"] = args.dlr
+    if _explicit(opts, "lr"):
+        training_cfg["lr_G"] = training_cfg["lr_D"] = opts.lr
+    if _explicit(opts, "glr"):
+        training_cfg["lr_G"] = opts.glr
+    if _explicit(opts, "dlr"):
+        training_cfg["lr_D"] = opts.dlr
 
 
 def _check_batches(training_cfg: dict[str, Any], D_kwargs: dict[str, Any], world_size: int) -> None:
@@ -220,12 +196,12 @@ def _desc(dataset: ImageDataset, training_cfg: dict[str, Any], init: bool) -> st
     return desc + ("-init" if init else "")
 
 
-def _base_config(args: argparse.Namespace) -> dict[str, Any]:
+def _base_config(opts: TrainOptions) -> dict[str, Any]:
     return dict(format=RUN_FORMAT, format_version=RUN_FORMAT_VERSION,
                 versions=dict(likeness=training.__version__, torch=str(torch.__version__)),
                 created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                 command=["likeness", *sys.argv[1:]] if sys.argv and "likeness" in sys.argv[0] else list(sys.argv),
-                outdir=str(Path(args.outdir or "runs").resolve()))
+                outdir=str(Path(opts.outdir or "runs").resolve()))
 
 
 def _cond_dim(args_cond: bool, dataset: ImageDataset) -> int:
@@ -240,16 +216,16 @@ def _cond_dim(args_cond: bool, dataset: ImageDataset) -> int:
 # -- new run -------------------------------------------------------------------------------------------------------
 
 
-def plan_new(args: argparse.Namespace, world_size: int) -> Plan:
-    dataset = open_trainable(args.data)
-    spec = preset(args.cfg or "auto", dataset.resolution, gpus=world_size)
-    c_dim = _cond_dim(bool(args.cond), dataset)
+def plan_new(opts: TrainOptions, world_size: int) -> Plan:
+    dataset = open_trainable(opts.data)
+    spec = preset(opts.cfg or "auto", dataset.resolution, gpus=world_size)
+    c_dim = _cond_dim(bool(opts.cond), dataset)
     training_cfg = _training_from_preset(spec)
-    _apply_training_flags(training_cfg, args)
-    G_kwargs, D_kwargs = _architecture_from_preset(spec, args, dataset, c_dim)
+    _apply_training_flags(training_cfg, opts)
+    G_kwargs, D_kwargs = _architecture_from_preset(spec, opts, dataset, c_dim)
     _check_batches(training_cfg, D_kwargs, world_size)
-    config = _base_config(args)
-    config.update(person=_person(args, dataset), run=None, desc=_desc(dataset, training_cfg, init=False),
+    config = _base_config(opts)
+    config.update(person=_person(opts, dataset), run=None, desc=_desc(dataset, training_cfg, init=False),
                   dataset=_dataset_block(dataset), training=training_cfg, G_kwargs=G_kwargs, D_kwargs=D_kwargs,
                   grid=_grid_block(dataset, c_dim), init=None, chain=[], resumes=[])
     return Plan(mode="new", config=config, dataset=dataset, outdir=Path(config["outdir"]))
@@ -268,25 +244,25 @@ def _load_parent(path: Path) -> dict[str, Any]:
     return payload
 
 
-def _fresh_D_kwargs(G_kwargs: dict[str, Any], args: argparse.Namespace, world_size: int) -> dict[str, Any]:
+def _fresh_D_kwargs(G_kwargs: dict[str, Any], opts: TrainOptions, world_size: int) -> dict[str, Any]:
     """A discriminator to match a parent that came without one (a generator-only public model)."""
-    spec = preset(args.cfg or "auto", int(G_kwargs["img_resolution"]), gpus=world_size)
+    spec = preset(opts.cfg or "auto", int(G_kwargs["img_resolution"]), gpus=world_size)
     return dict(c_dim=int(G_kwargs.get("c_dim", 0)), img_resolution=int(G_kwargs["img_resolution"]),
                 img_channels=int(G_kwargs.get("img_channels", 3)), channel_base=G_kwargs["channel_base"],
                 channel_max=G_kwargs["channel_max"], num_fp16_res=G_kwargs.get("num_fp16_res", 0),
-                conv_clamp=G_kwargs.get("conv_clamp"), mbstd_group_size=args.mbstd_group or spec["mbstd_group"])
+                conv_clamp=G_kwargs.get("conv_clamp"), mbstd_group_size=opts.mbstd_group or spec["mbstd_group"])
 
 
-def plan_init(args: argparse.Namespace, world_size: int) -> Plan:
-    snapshot = Path(args.init)
+def plan_init(opts: TrainOptions, world_size: int) -> Plan:
+    snapshot = Path(opts.init)
     payload = _load_parent(snapshot)
-    dataset = open_trainable(args.data)
+    dataset = open_trainable(opts.data)
     G_kwargs = dict(payload["G_kwargs"])
     notes = []
     if "D" in payload and "D_kwargs" in payload:
         D_kwargs = dict(payload["D_kwargs"])
     else:
-        D_kwargs = _fresh_D_kwargs(G_kwargs, args, world_size)
+        D_kwargs = _fresh_D_kwargs(G_kwargs, opts, world_size)
         notes.append(f"{snapshot.name} has no discriminator: D starts from scratch, G and G_ema from the file")
     res = int(G_kwargs.get("img_resolution", -1))
     if res != dataset.resolution:
@@ -298,7 +274,7 @@ def plan_init(args: argparse.Namespace, world_size: int) -> Plan:
                         f"{dataset.shape.channels}-channel images; --init needs the same")
     parent_config = payload.get("config") if isinstance(payload.get("config"), dict) else None
     parent_cond = bool(G_kwargs.get("c_dim", 0))
-    cond = bool(args.cond) if args.cond else parent_cond
+    cond = bool(opts.cond) if opts.cond else parent_cond
     c_dim = _cond_dim(cond, dataset)
     if c_dim != int(G_kwargs.get("c_dim", 0)):
         raise UsageError(f"{snapshot} has c_dim {G_kwargs.get('c_dim', 0)} but this dataset gives c_dim {c_dim}; "
@@ -306,13 +282,13 @@ def plan_init(args: argparse.Namespace, world_size: int) -> Plan:
     arch_flags = {"cbase": ("channel_base", G_kwargs), "cmax": ("channel_max", G_kwargs),
                   "map": ("mapping_layers", G_kwargs), "w_dim": ("w_dim", G_kwargs)}
     for flag, (key, kwargs) in arch_flags.items():
-        if _explicit(args, flag) and getattr(args, flag) != kwargs.get(key):
-            raise UsageError(f"--{flag.replace('_', '-')} {getattr(args, flag)} differs from the parent's {key} "
+        if _explicit(opts, flag) and getattr(opts, flag) != kwargs.get(key):
+            raise UsageError(f"--{flag.replace('_', '-')} {getattr(opts, flag)} differs from the parent's {key} "
                              f"{kwargs.get(key)}; --init keeps the parent's architecture, drop the flag")
-    if _explicit(args, "mbstd_group"):
-        D_kwargs["mbstd_group_size"] = args.mbstd_group
+    if _explicit(opts, "mbstd_group"):
+        D_kwargs["mbstd_group_size"] = opts.mbstd_group
 
-    if parent_config is not None and not _explicit(args, "cfg"):
+    if parent_config is not None and not _explicit(opts, "cfg"):
         training_cfg = dict(parent_config["training"])
         for key in ("grid",):
             training_cfg.setdefault(key, None)
@@ -321,10 +297,10 @@ def plan_init(args: argparse.Namespace, world_size: int) -> Plan:
         notes.append(f"training settings inherited from the parent run (--cfg {training_cfg['cfg']}); "
                      "flags given here override them")
     else:
-        spec = preset(args.cfg or "auto", dataset.resolution, gpus=world_size)
+        spec = preset(opts.cfg or "auto", dataset.resolution, gpus=world_size)
         training_cfg = _training_from_preset(spec)
     training_cfg["cond"] = cond
-    _apply_training_flags(training_cfg, args)
+    _apply_training_flags(training_cfg, opts)
     _check_batches(training_cfg, D_kwargs, world_size)
 
     sha = file_sha256(snapshot)
@@ -339,8 +315,8 @@ def plan_init(args: argparse.Namespace, world_size: int) -> Plan:
         parent_entry.update(imported_format=source.get("format"), imported_sha256=source.get("sha256"))
         notes.append(f"{snapshot.name} is a {source.get('format')} model, imported without running code from it")
     chain = [parent_entry] + [dict(entry) for entry in payload.get("chain") or []]
-    config = _base_config(args)
-    config.update(person=_person(args, dataset), run=None, desc=_desc(dataset, training_cfg, init=True),
+    config = _base_config(opts)
+    config.update(person=_person(opts, dataset), run=None, desc=_desc(dataset, training_cfg, init=True),
                   dataset=_dataset_block(dataset), training=training_cfg, G_kwargs=G_kwargs, D_kwargs=D_kwargs,
                   grid=_grid_block(dataset, c_dim), init=parent_entry, chain=chain, resumes=[])
     return Plan(mode="init", config=config, dataset=dataset, outdir=Path(config["outdir"]), snapshot=snapshot,
@@ -350,15 +326,14 @@ def plan_init(args: argparse.Namespace, world_size: int) -> Plan:
 # -- --resume ------------------------------------------------------------------------------------------------------
 
 
-def _locate_resume(path: Path) -> tuple[Path, Path]:
-    """(run folder, snapshot) from a run folder (its newest snapshot) or a snapshot inside one."""
+def _locate_resume(path: Path) -> tuple[Path, Path | None]:
+    """(run folder, snapshot) from a run folder (its newest snapshot, None when it has none yet) or a snapshot
+    inside one."""
     if path.is_dir():
         run_dir = path
         read_config(run_dir)
         snapshots = list_snapshots(run_dir)
-        if not snapshots:
-            raise UsageError(f"{run_dir} has no snapshot yet, so there is nothing to resume; start the run again")
-        return run_dir, snapshots[-1]
+        return run_dir, (snapshots[-1] if snapshots else None)
     if not path.exists():
         raise UsageError(f"--resume {path} does not exist; give a run folder or one of its snapshots")
     if snapshot_nimg(path.name) is None:
@@ -374,13 +349,13 @@ def _locate_resume(path: Path) -> tuple[Path, Path]:
     return run_dir, path
 
 
-def _differences(args: argparse.Namespace, config: dict[str, Any], dataset: ImageDataset) -> list[str]:
+def _differences(opts: TrainOptions, config: dict[str, Any], dataset: ImageDataset) -> list[str]:
     """The flags given on this command line whose values differ from the run's config.json."""
     diffs = []
     for flag, places in FLAG_KEYS.items():
-        if not _explicit(args, flag) or (flag in ("mirror", "cond") and not getattr(args, flag)):
+        if not _explicit(opts, flag) or (flag in ("mirror", "cond") and not getattr(opts, flag)):
             continue
-        value = getattr(args, flag)
+        value = getattr(opts, flag)
         if flag == "person":
             value = safe_name(value, "person")
         for section, key in places:
@@ -395,18 +370,21 @@ def _differences(args: argparse.Namespace, config: dict[str, Any], dataset: Imag
     return diffs
 
 
-def plan_resume(args: argparse.Namespace, world_size: int) -> Plan:
-    run_dir, snapshot = _locate_resume(Path(args.resume))
+def plan_resume(opts: TrainOptions, world_size: int) -> Plan:
+    run_dir, snapshot = _locate_resume(Path(opts.resume))
     config = read_config(run_dir)
-    data_path = args.data or config["dataset"]["path"]
+    data_path = opts.data or config["dataset"]["path"]
     if not Path(data_path).exists():
         raise UsageError(f"the run's dataset {data_path} is not there any more; give its new place with --data")
     dataset = open_trainable(data_path)
-    diffs = _differences(args, config, dataset)
+    diffs = _differences(opts, config, dataset)
     if diffs:
         raise UsageError(f"--resume: this command line differs from {run_dir / 'config.json'} in "
                          f"{'; '.join(diffs)}; drop those flags to continue the run, or start a new run from its "
                          "snapshot with --init")
+    if snapshot is None:
+        _apply_resume_flags(opts, config, world_size)
+        return plan_restart(run_dir, config, dataset)
     try:
         payload = load_checkpoint(snapshot)
     except DataError as err:
@@ -419,17 +397,7 @@ def plan_resume(args: argparse.Namespace, world_size: int) -> Plan:
         raise DataError(f"{snapshot} was made with other network settings than {run_dir / 'config.json'}; the "
                         "folder was tampered with: resume from a snapshot of this run")
     training_cfg = config["training"]
-    changed = {}
-    for key in MUTABLE_ON_RESUME:
-        if _explicit(args, key) or (key in ("compile", "deterministic") and getattr(args, key, None)):
-            value = getattr(args, key)
-            if training_cfg.get(key) != value:
-                changed[key] = [training_cfg.get(key), value]
-                training_cfg[key] = value
-    if training_cfg.get("world_size") != world_size:
-        changed["world_size"] = [training_cfg.get("world_size"), world_size]
-        training_cfg["world_size"] = world_size
-    _check_batches(training_cfg, config["D_kwargs"], world_size)
+    changed = _apply_resume_flags(opts, config, world_size)
     config["dataset"]["path"] = str(dataset.path.resolve())
     config.setdefault("resumes", []).append(dict(
         snapshot=snapshot.name, nimg=int(payload["progress"]["cur_nimg"]), changed=changed,
@@ -443,10 +411,47 @@ def plan_resume(args: argparse.Namespace, world_size: int) -> Plan:
                 notes=notes)
 
 
-def make_plan(args: argparse.Namespace, world_size: int) -> Plan:
-    validate_flags(args)
-    if args.resume is not None:
-        return plan_resume(args, world_size)
-    if args.init is not None:
-        return plan_init(args, world_size)
-    return plan_new(args, world_size)
+def _apply_resume_flags(opts: TrainOptions, config: dict[str, Any], world_size: int) -> dict[str, list]:
+    """The settings a resume may change (--kimg, --snap, ...; the number of processes): applied to the config,
+    returned as {key: [old, new]}."""
+    training_cfg = config["training"]
+    changed = {}
+    for key in MUTABLE_ON_RESUME:
+        if _explicit(opts, key) or (key in ("compile", "deterministic") and getattr(opts, key, None)):
+            value = getattr(opts, key)
+            if training_cfg.get(key) != value:
+                changed[key] = [training_cfg.get(key), value]
+                training_cfg[key] = value
+    if training_cfg.get("world_size") != world_size:
+        changed["world_size"] = [training_cfg.get("world_size"), world_size]
+        training_cfg["world_size"] = world_size
+    _check_batches(training_cfg, config["D_kwargs"], world_size)
+    return changed
+
+
+def plan_restart(run_dir: Path, config: dict[str, Any], dataset: ImageDataset) -> Plan:
+    """A run that stopped before its first snapshot (bad frame at start, killed during the first write): nothing
+    to continue, so it starts again from the beginning in the same folder with the same config.json."""
+    config["dataset"]["path"] = str(dataset.path.resolve())
+    note = (f"{run_dir} has no snapshot yet (the first start stopped before writing one): starting it afresh with "
+            "its config.json")
+    parent = config.get("init")
+    if not parent:
+        return Plan(mode="new", config=config, dataset=dataset, run_dir=run_dir, outdir=run_dir.parent.parent,
+                    notes=[note], restart=True)
+    snapshot = Path(parent["snapshot"])
+    if not snapshot.is_file() or file_sha256(snapshot) != parent["sha256"]:
+        raise DataError(f"{run_dir} starts from {snapshot} (--init), which is missing or changed since; start a new "
+                        "run with --init from the file you mean")
+    return Plan(mode="init", config=config, dataset=dataset, run_dir=run_dir, outdir=run_dir.parent.parent,
+                snapshot=snapshot, payload=_load_parent(snapshot), notes=[note], restart=True)
+
+
+def make_plan(opts: TrainOptions, world_size: int) -> Plan:
+    """The run `opts` describes, checked against the dataset, the parent or the run being resumed."""
+    opts.validate()
+    if opts.resume is not None:
+        return plan_resume(opts, world_size)
+    if opts.init is not None:
+        return plan_init(opts, world_size)
+    return plan_new(opts, world_size)

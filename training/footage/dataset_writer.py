@@ -77,6 +77,10 @@ class DatasetZipWriter:
         self.bytes += len(png)
         return name
 
+    def add_side_file(self, name: str, data: bytes) -> None:
+        """A non-image member (e.g. per-frame crop boxes); loaders that list images by suffix pass over it."""
+        self._zip.writestr(name, data)
+
     def finish(self, metadata: dict) -> None:
         self._zip.writestr(METADATA_NAME, json.dumps(metadata, ensure_ascii=False))
         self._zip.close()
@@ -87,5 +91,11 @@ class DatasetZipWriter:
     def __enter__(self) -> "DatasetZipWriter":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, kind, *exc) -> None:
+        if kind is None:
+            self.close()
+            return
+        try:
+            self.close()
+        except OSError:
+            pass  # the zip is thrown away anyway; one error (the first, e.g. a full disk) is enough

@@ -9,6 +9,7 @@ results are written to the zip in order. The zip is built under a temporary name
 from __future__ import annotations
 
 import datetime
+import errno
 import os
 import threading
 import time
@@ -19,8 +20,10 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+import PIL.Image
+
 import training
-from training.atomic import atomic_output, check_output_free
+from training.atomic import atomic_output, check_output_free, terminate_as_interrupt
 from training.footage.dataset_writer import DatasetZipWriter, encode_png
 from training.errors import DataError, UsageError
 from training.footage.framing import FramePlan, check_size, plan_frame
@@ -30,6 +33,9 @@ from training.footage.frame_targets import TargetClock
 from training.footage.sharpness import laplacian_variance
 from training.footage.timecode import describe_rate, expected_count, format_clock, format_rate, seconds_ms
 from training.footage.video_source import BadFrame, FrameReader, VideoInfo, frame_to_image, normalise_rotation, probe_video
+
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 @dataclass
@@ -50,9 +56,11 @@ class PrepareOptions:
     report_blur: int = 0  # print this many of the blurriest frames (0: don't measure unless dropping)
     drop_blur: float | None = None
     skip_bad_frames: bool = False
+    strict: bool = False  # refuse footage whose frames end well before the duration its container claims
     force: bool = False
     jobs: int = 0  # worker threads; 0: one per available core
     progress: bool = True
+    face: object = None  # FaceOptions for fit "face" (training/footage/face_framing.py)
 
 
 @dataclass
@@ -66,10 +74,23 @@ class Source:
     images: list[Path] = field(default_factory=list)
     image_size: tuple[int, int] | None = None
     offset: Fraction = Fraction(0)
+    seen_until: Fraction | None = None  # end of the last frame the decoder gave (good or bad), seconds
+    decoded_to_end: bool = False  # decoding ran to the end of the file (not stopped early by --end)
 
     @property
     def duration(self) -> Fraction:
         return self.video.duration if self.video else Fraction(0)
+
+    @property
+    def missing(self) -> Fraction:
+        """How much of the container's claimed duration has no frames (0 unless the file is cut short): the
+        frames of a truncated faststart mp4 or mkv end early while the header still gives the full duration."""
+        info = self.video
+        if info is None or not self.decoded_to_end:
+            return Fraction(0)
+        frame = 2 * info.half_frame or Fraction(1, 10)
+        gap = info.duration - (self.seen_until if self.seen_until is not None else Fraction(0))
+        return gap if gap > frame else Fraction(0)
 
 
 @dataclass
@@ -135,8 +156,8 @@ def validate(options: PrepareOptions) -> None:
         check_size(options.size)
     except ValueError as err:
         raise UsageError(f"--size {err}") from None
-    if options.fit not in ("crop", "letterbox"):
-        raise UsageError(f"--fit {options.fit!r} is unknown; use crop or letterbox")
+    if options.fit not in ("crop", "letterbox", "face"):
+        raise UsageError(f"--fit {options.fit!r} is unknown; use crop, letterbox or face")
     if options.fps is not None and options.fps <= 0:
         raise UsageError(f"--fps must be above zero, not {options.fps}; use e.g. 1 to pre-train, 10 for detail")
     if not 0 <= options.png_level <= 9:
@@ -145,6 +166,10 @@ def validate(options: PrepareOptions) -> None:
         raise UsageError(f"--end ({format_clock(options.end)}) must be after --start ({format_clock(options.start)})")
     if options.drop_blur is not None and options.drop_blur < 0:
         raise UsageError("--drop-blur must be zero or more (a variance of the Laplacian)")
+    if options.fit == "face" or options.face is not None:
+        from training.footage.face_prepare import validate_face
+
+        validate_face(options)
 
 
 CONSENT_REFUSAL = (
@@ -170,6 +195,8 @@ class Preparer:
         self.decoded = 0
         self.clock: TargetClock | None = None
         self._plans: dict[tuple, FramePlan] = {}
+        self.face_framer = None  # FaceFramer when fit is "face"
+        self.face_boxes: list[list[float]] = []  # its crop per output frame
 
     # -- inputs ------------------------------------------------------------------------------------------------
 
@@ -211,6 +238,8 @@ class Preparer:
                 self.warn(f"--fps {describe_rate(opts.fps)} is above the frame rate of {src.path.name} "
                           f"({describe_rate(info.frame_rate)} fps): some frames will be repeated to fill the rate")
             width, height = info.display_size if info else src.image_size
+            if opts.fit == "face":
+                continue  # the crop's size follows the face; nothing to say before it is found
             plan = plan_frame(info.width if info else width, info.height if info else height, fit=opts.fit,
                               size=opts.size, center=opts.crop_center, rotation=info.rotation if info else 0,
                               sample_aspect=info.sample_aspect if info else Fraction(1))
@@ -237,12 +266,21 @@ class Preparer:
         plan = self._plans.get(key)
         if plan is None:
             opts = self.options
-            plan = plan_frame(width, height, fit=opts.fit, size=opts.size, center=opts.crop_center,
-                              rotation=rotation, sample_aspect=sample_aspect)
+            plan = plan_frame(width, height, fit="crop" if opts.fit == "face" else opts.fit, size=opts.size,
+                              center=opts.crop_center, rotation=rotation, sample_aspect=sample_aspect)
             self._plans[key] = plan
         return plan
 
     def jobs(self) -> Iterator[Job]:
+        if self.options.fit == "face":
+            from training.footage.face_prepare import face_framer
+
+            self.face_framer = face_framer(self)
+            yield from self.face_framer.frame(self._source_jobs())
+            return
+        yield from self._source_jobs()
+
+    def _source_jobs(self) -> Iterator[Job]:
         if not self.sources[0].video:
             yield from self._image_jobs(self.sources[0])
             return
@@ -265,8 +303,10 @@ class Preparer:
         if local_from >= info.duration:
             return  # the wanted part starts after this file
         reader = FrameReader(info, on_bad=lambda bad: self._on_bad(src, bad))
+        frame_length = 2 * info.half_frame
         try:
             for local_time, frame in reader.frames(local_from):
+                src.seen_until = max(src.seen_until or local_time, local_time + frame_length)
                 copies = clock.take(src.offset + local_time, info.half_frame)
                 if copies:
                     plan = self._plan(frame.width, frame.height, normalise_rotation(frame.rotation),
@@ -274,12 +314,15 @@ class Preparer:
                     yield Job(src.index, local_time, copies, frame, plan)
                 if clock.done:
                     break
+            else:
+                src.decoded_to_end = True
         finally:
             self.decoded += reader.decoded
 
     def _on_bad(self, src: Source, bad: BadFrame) -> None:
         opts = self.options
         if bad.time is not None:
+            src.seen_until = max(src.seen_until or bad.time, bad.time + 2 * src.video.half_frame)
             when = src.offset + bad.time
             if opts.start is not None and when < opts.start - src.video.half_frame:
                 return  # outside the wanted part: it would not have been used anyway
@@ -302,22 +345,48 @@ class Preparer:
         workers = opts.jobs or available_cores()
         want_blur = bool(opts.report_blur) or opts.drop_blur is not None
         hashes = BackgroundHashes(self.sources)
-        with atomic_output(self.output, force=opts.force) as tmp:
-            with DatasetZipWriter(tmp) as writer:
-                self._render_all(writer, workers, want_blur)
-                if writer.count == 0:
-                    raise DataError(self._nothing_written())
-                provenance = self.provenance(writer.count, hashes.result())
-                writer.finish({"labels": None, "likeness": provenance})
-                frames = writer.count
+        writer = None
+        try:
+            with terminate_as_interrupt(), atomic_output(self.output, force=opts.force) as tmp:
+                with DatasetZipWriter(tmp) as writer:
+                    self._render_all(writer, workers, want_blur)
+                    if writer.count == 0:
+                        raise DataError(self._nothing_written())
+                    self._check_complete(writer.count)
+                    provenance = self.provenance(writer.count, hashes.result())
+                    if self.face_framer is not None:
+                        from training.footage.face_prepare import store_face_boxes
+
+                        store_face_boxes(self, writer, provenance)
+                    writer.finish({"labels": None, "likeness": provenance})
+                    frames = writer.count
+        except OSError as err:
+            if err.errno not in DISK_FULL:
+                raise
+            written = writer.bytes if writer is not None else 0
+            raise DataError(f"disk full at {self.output.resolve().parent}, {written / 1e6:.1f} MB written; nothing "
+                            "was kept: free space there or choose another -o") from None
         elapsed = time.monotonic() - started
         blurriest = sorted((n for n in self.notes if n.value is not None), key=lambda n: n.value)
         return PrepareResult(self.output, frames, self.output.stat().st_size, elapsed, self.sources, self.decoded,
                              self.clock.repeats if self.clock else 0, self.skipped, self.dropped,
                              blurriest[: opts.report_blur], provenance)
 
+    def _check_complete(self, frames: int) -> None:
+        """--strict: footage cut short is an error rather than a note in the summary."""
+        short = [src for src in self.sources if src.missing]
+        if self.options.strict and short:
+            src = short[0]
+            raise DataError(f"{src.path}: its frames end at {format_clock(src.seen_until or Fraction(0))} but the "
+                            f"container claims {format_clock(src.duration)} ({float(src.missing):.3f} s have no "
+                            f"frames: the file is cut short); copy or export it again, or leave out --strict to "
+                            f"keep the {frames} frames there are")
+
     def _nothing_written(self) -> str:
         opts = self.options
+        if self.face_framer is not None and self.face_framer.flagged:
+            return ("no frame has a single face that can be followed (--drop-faceless left out "
+                    f"{len(self.face_framer.flagged)}); leave out --drop-faceless to keep them, or check the footage")
         if self.dropped:
             return (f"every frame is blurrier than --drop-blur {opts.drop_blur:g}; lower the threshold (see "
                     "--report-blur for the values)")
@@ -357,6 +426,8 @@ class Preparer:
             if blur is not None:
                 self.notes.append(FrameNote(job.source, job.position, blur, index=writer.count))
             writer.add(png)
+            if self.face_framer is not None:
+                self.face_boxes.append(job.plan.box())
             self.index.append([job.source, _position(job.position)])
         bar.update(job.copies)
 
@@ -442,12 +513,18 @@ def _source_entry(src: Source, digest: str, size: int) -> dict:
     )
     if info.sample_aspect != 1:
         entry["sample_aspect"] = format_rate(info.sample_aspect)
+    if src.missing:
+        entry["frames_end"] = seconds_ms(src.seen_until)  # the file is cut short: frames stop here
+        entry["missing"] = seconds_ms(src.missing)
     return entry
 
 
 def _render(payload, plan: FramePlan, png_level: int, want_blur: bool) -> tuple[bytes, float | None]:
     """Worker: decoded frame (or image file) to PNG bytes, and its sharpness when asked."""
-    image = load_rgb(payload) if isinstance(payload, Path) else frame_to_image(payload)
+    if isinstance(payload, PIL.Image.Image):  # already a displayed picture (--fit face)
+        image = payload
+    else:
+        image = load_rgb(payload) if isinstance(payload, Path) else frame_to_image(payload)
     out = plan.apply(image)
     if out.mode != "RGB":
         out = out.convert("RGB")

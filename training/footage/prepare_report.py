@@ -53,6 +53,11 @@ def _list(notes: list[FrameNote], result: PrepareResult, limit: int = 20) -> str
 
 def report_lines(result: PrepareResult, options: PrepareOptions) -> list[str]:
     lines = [summary_line(result, options)]
+    for src in result.sources:
+        if src.missing:
+            lines.append(f"  {src.path.name} is cut short: its frames end at {format_clock(src.seen_until)} but the "
+                         f"container claims {format_clock(src.duration)} ({float(src.missing):.3f} s without frames; "
+                         "recorded in dataset.json; --strict refuses such footage)")
     if result.repeats:
         lines.append(f"  {result.repeats} output frames repeat the dataset frame before them (--fps above the "
                      "footage's rate, or gaps: variable-rate footage, skipped frames)")
@@ -71,4 +76,8 @@ def report_lines(result: PrepareResult, options: PrepareOptions) -> list[str]:
                      "blurrier; nothing removed):")
         for note in result.blurriest:
             lines.append(f"    frame {note.index:>6}  {note.value:10.1f}  {where(note, result)}")
+    if options.fit == "face":
+        from training.footage.face_prepare import face_report_lines
+
+        lines += face_report_lines(result, where)
     return lines

@@ -1,9 +1,11 @@
-"""`likeness import FILE --out model.pt`: an NVIDIA or rosinality StyleGAN2 model as a likeness checkpoint."""
+"""`likeness import FILE -o model.pt`: an NVIDIA or rosinality StyleGAN2 model as a likeness checkpoint."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from training import cli_common as cc
 
 DESCRIPTION = """\
 Convert a public StyleGAN2 model into a likeness checkpoint (.pt), to fine-tune a sitter from it
@@ -22,13 +24,11 @@ training progress, and records the source file's path, sha256 and format under `
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("import", help="convert an NVIDIA .pkl or rosinality .pt StyleGAN2 model to a "
-                              "likeness checkpoint", description=DESCRIPTION,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = cc.add_command(subparsers, "import", run, help="convert an NVIDIA .pkl or rosinality .pt StyleGAN2 model to "
+                       "a likeness checkpoint", description=DESCRIPTION)
     p.add_argument("file", metavar="FILE", help="NVIDIA network pickle (.pkl) or rosinality checkpoint (.pt)")
-    p.add_argument("--out", required=True, metavar="MODEL.pt", help="the likeness checkpoint to write")
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
-    p.set_defaults(func=run)
+    cc.add_output_flag(p, required=True, metavar="MODEL.pt", old_names=(), help="the likeness checkpoint to write")
+    cc.add_force_flag(p, help="replace --out if it exists")
 
 
 def run(args: argparse.Namespace) -> int:

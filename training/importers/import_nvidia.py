@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from training.errors import DataError
+from training.errors import DataError, name_some
 from training.importers.import_common import channel_params, fit_network
 from training.importers.safe_unpickle import PersistentRecord
 
@@ -284,7 +284,7 @@ def _require_fir(source: str, declared: Any, blocks: list[PersistentRecord]) -> 
 def _no_unknown(source: str, what: str, given: dict[str, Any], known: set[str]) -> None:
     unknown = sorted(k for k in given if k not in known and k not in IGNORED_ARGS)
     if unknown:
-        raise DataError(f"{source} was built with {what} likeness does not know ({', '.join(unknown)}); this "
+        raise DataError(f"{source} was built with {what} likeness does not know ({name_some(unknown)}); this "
                         "variant of StyleGAN2 cannot be imported")
 
 

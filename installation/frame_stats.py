@@ -1,0 +1,62 @@
+"""Pacing figures of a running renderer: frame times, late (dropped) frames, images per second, memory.
+
+Show time follows the wall clock, so a frame that takes too long is not slowed down: the next frame is simply
+drawn for a later time, and the frames that were never drawn are counted as dropped.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+from collections import deque
+
+import numpy as np
+
+
+class FrameStats:
+    def __init__(self, rate: float, window: int = 240):
+        self.rate = rate
+        self.times: deque[float] = deque(maxlen=window)
+        self.frames = 0
+        self.dropped = 0
+        self.images = 0
+        self.seconds = 0.0
+
+    def add(self, frame_seconds: float, images: int) -> None:
+        """One drawn frame; frames its lateness skipped over count as dropped."""
+        self.times.append(frame_seconds)
+        self.frames += 1
+        self.images += images
+        self.seconds += frame_seconds
+        self.dropped += max(0, int(frame_seconds * self.rate + 1e-9) - 1) if frame_seconds * self.rate > 1.5 else 0
+
+    def summary(self) -> dict[str, float]:
+        times = np.array(self.times) if self.times else np.zeros(1)
+        return {"fps": len(times) / max(times.sum(), 1e-9), "p50_ms": float(np.percentile(times, 50) * 1e3),
+                "p99_ms": float(np.percentile(times, 99) * 1e3), "images_per_s": self.images / max(self.seconds, 1e-9),
+                "dropped": self.dropped, "frames": self.frames, **memory()}
+
+    def lines(self) -> list[str]:
+        s = self.summary()
+        gpu = f"  GPU {s['gpu_mb']:.0f} MB" if "gpu_mb" in s else ""
+        return [f"{s['fps']:5.1f} fps  p50 {s['p50_ms']:.1f} ms  p99 {s['p99_ms']:.1f} ms",
+                f"{s['images_per_s']:.0f} images/s  dropped {s['dropped']}  host {s['host_mb']:.0f} MB{gpu}"]
+
+
+def memory() -> dict[str, float]:
+    """Resident host memory now (not the peak) and, on CUDA, the memory torch holds."""
+    out = {"host_mb": _rss_mb()}
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+        out["gpu_mb"] = torch.cuda.memory_allocated() / 2 ** 20
+        out["gpu_reserved_mb"] = torch.cuda.memory_reserved() / 2 ** 20
+    return out
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+        return pages * resource.getpagesize() / 2 ** 20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

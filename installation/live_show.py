@@ -1,0 +1,132 @@
+"""`likeness show show.yaml`: the show played live, steered by keys and OSC, every control logged for replay.
+
+Each frame: take the controls that arrived (OSC, keys), fold them into the control state at the frame's show time,
+draw `render(state, t)` and present it. Show time follows the wall clock, so a slow frame is dropped, never turned
+into slow motion (`--clock frames` steps exactly one frame per drawn frame instead: for tests and for offscreen
+runs that must line up with an export). Bad controls are logged and ignored; nothing stops the show but q, Esc,
+closing the window or the offscreen frame count.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from installation import control
+from installation.frame_stats import FrameStats
+from installation.show_frame import ShowFrames, render
+
+KEY_CONTROLS = {"space": "/likeness/pause", "left": "/likeness/scene/prev", "right": "/likeness/scene/next",
+                "g": "/likeness/go"}
+
+
+@dataclass
+class LiveOptions:
+    show: Path
+    registry: Path | None = None
+    offscreen: bool = False
+    frames: int | None = None  # offscreen: stop after this many frames
+    clock: str = "wall"  # wall | frames
+    save_frames: Path | None = None  # offscreen: each drawn frame as NNNNNN.png (its frame number at the show rate)
+    size: tuple[int, int] | None = None
+    monitor: int | None = None
+    fullscreen: bool = False
+    stats: bool = False
+    device: str = "cpu"
+    allow_unapproved: bool = False
+
+
+def run_show(options: LiveOptions, osc_settings, say=print) -> FrameStats:
+    from installation.model_pool import ModelPool
+    from installation.osc_server import Status
+    from installation.osc_session import open_session
+    from installation.outputs import OffscreenOutput, WindowOutput
+    from installation.renderer import Renderer
+    from installation.show_check import check_show
+    from installation.show_log import setup_logging
+    from installation.text_overlay import text_image
+
+    setup_logging()
+    show = check_show(options.show, registry=options.registry)
+    width, height = options.size or (show.width, show.height)
+    frames = ShowFrames(show, (width, height))
+    pool = ModelPool.from_registry(show.registry, device=options.device, allow_unapproved=options.allow_unapproved,
+                                   people=list(show.people))
+    rate = Fraction(show.rate)
+    stats = FrameStats(float(rate))
+    if options.save_frames is not None:
+        options.save_frames.mkdir(parents=True, exist_ok=True)
+    output = (OffscreenOutput(width, height) if options.offscreen else
+              WindowOutput(width, height, title=f"likeness: {show.title}", monitor=options.monitor,
+                           fullscreen=options.fullscreen, hide_cursor=options.fullscreen))
+    state = control.initial_state(0.0)
+    start = time.perf_counter()
+    frame = 0
+
+    def show_time() -> float:
+        return float(Fraction(frame) / rate) if options.clock == "frames" else time.perf_counter() - start
+
+    def status() -> Status:
+        anchor = control.scene_at(state, show_time(), frames.limits)
+        return Status(anchor.index, show.scenes[anchor.index].name, show_time(), stats.summary()["fps"],
+                      stats.dropped)
+
+    warnings = [f"UNAPPROVED: {name} (--allow-unapproved)" for name in pool.unapproved]
+    show_stats = options.stats
+    try:
+        renderer = Renderer(pool, output)
+        with open_session(osc_settings, frames.limits, clock=show_time, status=status) as osc:
+            say(f"playing '{show.title}' at {width}x{height}, {rate} frames/s; {osc.summary()}")
+            while options.frames is None or frame < options.frames:
+                t0 = time.perf_counter()
+                t = show_time()
+                events = osc.drain(t)
+                if not options.offscreen:
+                    if output.should_close():
+                        break
+                    keys, quit_now, toggle_stats = _key_controls(output, t)
+                    if quit_now:
+                        break
+                    show_stats ^= toggle_stats
+                    for event in keys:
+                        if osc.log is not None:
+                            osc.log.write(event)
+                    events += keys
+                for event in events:
+                    state = control.apply(state, event, frames.limits)
+                before = renderer.images_drawn
+                render(frames, renderer, state, t)
+                lines = warnings + (stats.lines() if show_stats else [])
+                if lines:
+                    renderer.compositor.draw_overlay(text_image(lines), 8, 8, output.size)
+                if options.save_frames is not None:
+                    from PIL import Image
+
+                    index = round(t * rate)
+                    Image.fromarray(output.read_rgb()).save(options.save_frames / f"{index:06d}.png")
+                output.finish()
+                stats.add(time.perf_counter() - t0, renderer.images_drawn - before)
+                frame += 1
+    finally:
+        output.release()
+    say("  ".join(stats.lines()))
+    return stats
+
+
+def _key_controls(output, t: float) -> tuple[list[control.ControlEvent], bool, bool]:
+    """The window's key presses since the last frame as control events, and whether to quit / toggle stats."""
+    import glfw
+
+    names = {glfw.KEY_SPACE: "space", glfw.KEY_LEFT: "left", glfw.KEY_RIGHT: "right", glfw.KEY_G: "g"}
+    events, quit_now, toggle = [], False, False
+    for key in output.keys:
+        if key in (glfw.KEY_Q, glfw.KEY_ESCAPE):
+            quit_now = True
+        elif key == glfw.KEY_S:
+            toggle = not toggle
+        elif key in names:
+            events.append(control.ControlEvent(t, KEY_CONTROLS[names[key]], ()))
+    output.keys.clear()
+    return events, quit_now, toggle

@@ -1,0 +1,118 @@
+"""Where frames go: an offscreen EGL framebuffer read back as RGB, or a GLFW window on a chosen monitor.
+
+Both give the compositor an OpenGL 3.3+ context and a framebuffer of the output size; the same draw calls fill
+either, so a window shows the pixels an export writes. Headless machines use EGL (NVIDIA's driver on a GPU, Mesa's
+llvmpipe on a CPU); a windowed run needs a display (under X, or Xvfb for tests).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from training.errors import UsageError
+
+EGL_HINT = ("install the EGL loader and a driver (Debian/Ubuntu: apt-get install libegl1 libgl1; on a GPU machine "
+            "the NVIDIA driver provides libEGL_nvidia)")
+
+
+def egl_context():
+    """A standalone OpenGL 3.3 core context through EGL, or one line saying what to install."""
+    import moderngl
+
+    try:
+        return moderngl.create_standalone_context(require=330, backend="egl")
+    except Exception as err:
+        raise UsageError(f"no OpenGL through EGL ({str(err).splitlines()[0] if str(err) else type(err).__name__}); "
+                         f"{EGL_HINT}") from None
+
+
+class OffscreenOutput:
+    """A colour framebuffer of width x height in its own EGL context."""
+
+    def __init__(self, width: int, height: int, ctx=None):
+        self.ctx = ctx or egl_context()
+        self.size = (width, height)
+        self.fbo = self.ctx.simple_framebuffer((width, height), components=4)
+
+    def begin(self) -> None:
+        self.fbo.use()
+
+    def finish(self) -> None:
+        """Nothing to present; the frame stays in the framebuffer until read."""
+
+    def read_rgb(self) -> np.ndarray:
+        """The frame as height x width x 3 uint8, top row first."""
+        width, height = self.size
+        raw = self.fbo.read(components=3, alignment=1)
+        return np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3)[::-1].copy()
+
+    def release(self) -> None:
+        self.fbo.release()
+
+
+class WindowOutput:
+    """A GLFW window: a chosen monitor, fullscreen or not, vsync, hidden cursor; its default framebuffer."""
+
+    def __init__(self, width: int, height: int, *, title: str = "likeness", monitor: int | None = None,
+                 fullscreen: bool = False, vsync: bool = True, hide_cursor: bool = False, visible: bool = True):
+        try:
+            import glfw
+        except ImportError:
+            raise UsageError("a window needs the glfw package: pip install 'likeness[window]' (or pass --offscreen)"
+                             ) from None
+        import moderngl
+
+        self.glfw = glfw
+        if not glfw.init():
+            raise UsageError("no display to open a window on (GLFW could not start: is DISPLAY set?); run with "
+                             "--offscreen, or under xvfb-run for a virtual display")
+        monitors = glfw.get_monitors() or []
+        if monitor is not None and not 0 <= monitor < len(monitors):
+            glfw.terminate()
+            raise UsageError(f"--monitor {monitor}: this display has {len(monitors)} monitor(s), numbered from 0")
+        target = monitors[monitor or 0] if (fullscreen and monitors) else None
+        glfw.window_hint(glfw.CONTEXT_VERSION_MAJOR, 3)
+        glfw.window_hint(glfw.CONTEXT_VERSION_MINOR, 3)
+        glfw.window_hint(glfw.OPENGL_PROFILE, glfw.OPENGL_CORE_PROFILE)
+        glfw.window_hint(glfw.OPENGL_FORWARD_COMPAT, True)
+        glfw.window_hint(glfw.RESIZABLE, False)
+        glfw.window_hint(glfw.VISIBLE, visible)
+        self.window = glfw.create_window(width, height, title, target, None)
+        if not self.window:
+            glfw.terminate()
+            raise UsageError("the window could not be created (no OpenGL 3.3 on this display); try --offscreen")
+        if monitor is not None and target is None and monitors:
+            x, y = glfw.get_monitor_pos(monitors[monitor])
+            glfw.set_window_pos(self.window, x + 40, y + 40)
+        glfw.make_context_current(self.window)
+        glfw.swap_interval(1 if vsync else 0)
+        if hide_cursor:
+            glfw.set_input_mode(self.window, glfw.CURSOR, glfw.CURSOR_HIDDEN)
+        self.ctx = moderngl.create_context(require=330)
+        self.size = (width, height)
+        self.keys: list[int] = []
+        glfw.set_key_callback(self.window, self._on_key)
+
+    def _on_key(self, window, key, scancode, action, mods) -> None:
+        if action == self.glfw.PRESS:
+            self.keys.append(key)
+
+    def begin(self) -> None:
+        self.ctx.screen.use()
+
+    def finish(self) -> None:
+        self.glfw.swap_buffers(self.window)
+        self.glfw.poll_events()
+
+    def should_close(self) -> bool:
+        return bool(self.glfw.window_should_close(self.window))
+
+    def read_rgb(self) -> np.ndarray:
+        """The back buffer as drawn (call before `finish`), height x width x 3 uint8, top row first."""
+        width, height = self.size
+        raw = self.ctx.screen.read(viewport=(0, 0, width, height), components=3, alignment=1)
+        return np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3)[::-1].copy()
+
+    def release(self) -> None:
+        self.glfw.destroy_window(self.window)
+        self.glfw.terminate()

@@ -1,0 +1,148 @@
+"""One frame: every window's latent, one synthesis batch per model and level of detail, one composite.
+
+The renderer draws a `FrameRequest` (which person, which walk and which position on it, where on screen, how
+opaque) and nothing else, so what is drawn is a pure function of the request: a show computes requests from its
+clock and control state, live and export alike, and the same request gives the same pixels. Windows are grouped
+by (model, level): a window smaller than a model's resolution stops synthesis at the first level at least as
+large as it is on screen (the skip generator's RGB there), so a 4x3 grid of 1024 px models at 1080p draws 256 px
+images. Images reach OpenGL through host memory (a plain texture write); on CUDA the copy is one device-to-host
+transfer per group.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from installation.compositor import Compositor, Quad
+from installation.layouts import RGBA, Arrangement, Rect, level_of_detail
+from installation.model_pool import ModelPool
+from installation.walks import WalkSampler, WalkSpec
+
+
+
+@dataclass(frozen=True)
+class WindowRequest:
+    person: str
+    walk: WalkSpec
+    position: float  # on the walk, in keyframes (WalkSampler.positions)
+    image: Rect
+    alpha: float = 1.0
+
+
+@dataclass
+class FrameRequest:
+    windows: list[WindowRequest]
+    solids: list[tuple[Rect, RGBA]] = field(default_factory=list)
+    background: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    fade: float = 1.0
+
+
+def windows_for(arrangement: Arrangement, people: list[str], walk: WalkSpec, walk_time: float, *,
+                assignments: dict[int, str] | None = None, alpha: float = 1.0) -> list[WindowRequest]:
+    """The requests for one layout's slots: people cycle over the slots (a slot's own assignment wins); grid
+    windows take the walk clock plus their phase, film frames their fixed moment."""
+    out = []
+    for slot in arrangement.slots:
+        person = (assignments or {}).get(slot.index) or people[slot.index % len(people)]
+        time = slot.moment if slot.fixed else walk_time
+        index = 0 if slot.fixed else slot.index
+        position = (time * walk.speed + walk.phase * index) / walk.seconds
+        out.append(WindowRequest(person, walk, position, slot.image, alpha))
+    return out
+
+
+class Renderer:
+    """Draws frame requests from a pool of models into an output (offscreen framebuffer or window)."""
+
+    def __init__(self, pool: ModelPool, output, *, reseed: int = 0):
+        self.pool = pool
+        self.output = output
+        self.reseed = reseed
+        self.compositor = Compositor(output.ctx)
+        self._samplers: dict[tuple[str, WalkSpec, int], WalkSampler] = {}
+        self.images_drawn = 0
+        self._scratch = None
+
+    def sampler(self, person: str, walk: WalkSpec) -> WalkSampler:
+        key = (person, walk, self.reseed)
+        if key not in self._samplers:
+            self._samplers[key] = WalkSampler(self.pool.models[person].G, walk, reseed=self.reseed)
+        return self._samplers[key]
+
+    @torch.no_grad()
+    def images(self, request: FrameRequest) -> list[tuple[int, np.ndarray] | None]:
+        """Per window: (level, r x r x 3 uint8) or None (black: nobody left to draw it)."""
+        groups: dict[tuple[str, int], list[int]] = {}
+        for i, win in enumerate(request.windows):
+            person = self.pool.resolve(win.person)
+            if person is None:
+                continue
+            G = self.pool.models[person].G
+            level = level_of_detail(max(win.image[2], win.image[3]), G.img_resolution)
+            groups.setdefault((person, level), []).append(i)
+        out: list[tuple[int, np.ndarray] | None] = [None] * len(request.windows)
+        for (person, level), members in groups.items():
+            pixels = self._synthesize(person, level, [request.windows[i] for i in members])
+            if pixels is None:
+                continue
+            for i, image in zip(members, pixels):
+                out[i] = (level, image)
+        return out
+
+    def _synthesize(self, person: str, level: int, windows: list[WindowRequest]) -> np.ndarray | None:
+        model = self.pool.models[person]
+        by_walk: dict[WalkSpec, list[int]] = {}
+        for i, win in enumerate(windows):
+            by_walk.setdefault(win.walk, []).append(i)
+        ws = [None] * len(windows)
+        for walk, members in by_walk.items():
+            positions = torch.tensor([windows[i].position for i in members], dtype=torch.float64)
+            batch = self.sampler(person, walk).ws(positions)
+            for j, i in enumerate(members):
+                ws[i] = batch[j]
+        img = model.G.synthesis(torch.stack(ws), noise_mode="const", max_resolution=level)
+        if not torch.isfinite(img).all():
+            self.pool.retire(person, "its generator produced NaN or infinite pixels")
+            return None
+        self.images_drawn += img.shape[0]
+        pixels = (img.float() * 127.5 + 128).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+        return pixels.cpu().numpy()
+
+    def draw(self, request: FrameRequest) -> None:
+        """Synthesize, upload and composite one frame into the output's framebuffer."""
+        self.output.begin()
+        self._compose(request)
+
+    def draw_blend(self, under: FrameRequest, over: FrameRequest, weight: float) -> None:
+        """A crossfade: (1 - weight) x the frame `under` + weight x the frame `over`, exactly, whatever their
+        layouts (the frame below is drawn whole into a scratch framebuffer first)."""
+        scratch = self._scratch_framebuffer()
+        scratch.use()
+        self._compose(under)
+        self.output.begin()
+        self._compose(over)
+        width, height = self.output.size
+        self.compositor.draw_texture(scratch.color_attachments[0], (0, 0, width, height), self.output.size,
+                                     alpha=1.0 - weight, rendered=True)
+
+    def _scratch_framebuffer(self):
+        if self._scratch is None:
+            ctx = self.output.ctx
+            self._scratch = ctx.framebuffer(color_attachments=[ctx.texture(self.output.size, 4)])
+        return self._scratch
+
+    def _compose(self, request: FrameRequest) -> None:
+        images = self.images(request)
+        drawn = [(win, img) for win, img in zip(request.windows, images) if img is not None]
+        side = max((img[0] for _, img in drawn), default=4)
+        self.compositor.reserve(side, len(drawn))
+        quads = [Quad(rect, colour=colour) for rect, colour in request.solids]
+        quads += [Quad(win.image, colour=(0.0, 0.0, 0.0, win.alpha))  # nobody left to draw it: black
+                  for win, img in zip(request.windows, images) if img is None]
+        for layer, (win, (level, pixels)) in enumerate(drawn):
+            self.compositor.upload(layer, pixels)
+            quads.append(Quad(win.image, layer=layer, level=level, colour=(1.0, 1.0, 1.0, win.alpha)))
+        self.compositor.draw(quads, self.output.size, request.background, request.fade)

@@ -1,0 +1,139 @@
+"""`likeness show` offscreen, steered over real UDP OSC, and `likeness export --replay` of what it recorded: the same
+frames at the same show times. Also the export's frame count, size and rate decoded back, and its bad input."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import ROOT, run_cli
+from tests.render_models import make_registry
+
+SHOW = """\
+title: Tiny test
+size: 96x54
+rate: 10
+registry: models/registry.yaml
+scenes:
+  - name: windows
+    duration: 2
+    layout: {type: grid, rows: 1, cols: 3, gap: 4, margin: 4}
+    people: all
+    walk: {seeds: [1, 2, 3], seconds: 0.5, phase: 0.2}
+  - name: film
+    duration: 2
+    layout: {type: filmstrip, frames: 3, speed: 2, step: 0.25}
+    people: [bo]
+    transition: {type: crossfade, seconds: 0.5}
+"""
+
+
+@pytest.fixture(scope="module")
+def stage(tmp_path_factory):
+    root = tmp_path_factory.mktemp("stage")
+    make_registry(root / "models", {"ana": 1, "bo": 2, "cy": 3})
+    (root / "show.yaml").write_text(SHOW)
+    return root
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def frames_of(folder: Path) -> dict[int, np.ndarray]:
+    return {int(p.stem.split("-")[-1]): np.asarray(Image.open(p)) for p in sorted(folder.glob("*.png"))}
+
+
+def test_a_live_performance_replays_to_the_same_frames(stage):
+    from pythonosc.udp_client import SimpleUDPClient
+
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    live = subprocess.Popen([sys.executable, "-m", "likeness", "show", "show.yaml", "--offscreen", "--frames", "60",
+                             "--clock", "frames", "--osc", f"127.0.0.1:{port}", "--performances", "perf",
+                             "--save-frames", "live"], cwd=stage, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert "playing" in live.stdout.readline()
+        client = SimpleUDPClient("127.0.0.1", port)
+        client.send_message("/likeness/speed", [3.0, 0.5])
+        time.sleep(1.0)
+        client.send_message("/likeness/nonsense", [1])  # logged and ignored
+        with open("/dev/urandom", "rb") as noise:  # garbage datagrams do not stop the show
+            import socket
+
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                for _ in range(20):
+                    s.sendto(noise.read(37), ("127.0.0.1", port))
+        client.send_message("/likeness/scene/next", [])
+        time.sleep(1.0)
+        client.send_message("/likeness/fade", [0.5])
+        out, err = live.communicate(timeout=400)
+    finally:
+        live.kill()
+    assert live.returncode == 0, err
+    logs = list((stage / "perf").glob("*.jsonl"))
+    records = [json.loads(line) for line in logs[0].read_text().splitlines()[1:]]
+    addresses = [r["address"] for r in records]
+    assert "/likeness/speed" in addresses and "/likeness/scene/next" in addresses
+    assert "/likeness/nonsense" not in addresses
+    shown = frames_of(stage / "live")
+    assert len(shown) == 60
+    replayed = run_cli("export", "show.yaml", "-o", "replay", "--codec", "png", "--replay", str(logs[0]), "--to",
+                       "6", "-q", cwd=stage)
+    assert replayed.returncode == 0, replayed.stderr
+    exported = frames_of(stage / "replay")
+    changed = [r["t"] for r in records]
+    check = sorted({0, 5, 59, *[min(59, round(t * 10) + d) for t in changed for d in (0, 1, 3)]})
+    for k in check:
+        assert np.array_equal(shown[k], exported[k]), f"frame {k} differs"
+    plain = run_cli("export", "show.yaml", "-o", "plain", "--codec", "png", "--to", "6", "-q", cwd=stage)
+    assert plain.returncode == 0, plain.stderr
+    unsteered = frames_of(stage / "plain")
+    steered = [k for k in range(40) if not np.array_equal(unsteered[k], exported[k])]
+    assert steered and min(steered) >= round(changed[0] * 10)  # the performance changed what was drawn, from then on
+    assert not shown[59].any()  # after the end of a show that does not loop: black
+
+
+def test_an_export_decodes_to_the_shows_frames(stage):
+    result = run_cli("export", "show.yaml", "-o", "film.mp4", "-q", "--size", "192x108", cwd=stage)
+    assert result.returncode == 0, result.stderr
+    with av.open(str(stage / "film.mp4")) as film:
+        stream = film.streams.video[0]
+        frames = [f.to_ndarray(format="rgb24") for f in film.decode(stream)]
+        assert stream.average_rate == 10 and (stream.width, stream.height) == (192, 108)
+    assert len(frames) == 40  # 4 s at 10 fps, exactly
+    assert frames[5].std() > 5 and frames[35].std() > 5  # the windows are not empty
+    sidecar = json.loads((stage / "film.mp4.json").read_text())
+    assert sidecar["frames"] == 40 and sidecar["show"]["text"] == SHOW
+    assert {s["person"] for s in sidecar["snapshots"]} == {"ana", "bo", "cy"}
+    assert all(len(s["sha256"]) == 64 for s in sidecar["snapshots"])
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-o", "missing/film.mp4"], "does not exist"),
+    (["-o", "x.mp4", "--codec", "prores"], ".mov"),
+    (["-o", "x.mp4", "--from", "9"], "nothing to export"),
+    (["-o", "x.mp4", "--replay", "nope.jsonl"], "nope.jsonl does not exist"),
+])
+def test_export_bad_input_is_one_line(stage, args, message):
+    result = run_cli("export", "show.yaml", *args, cwd=stage)
+    assert result.returncode != 0 and message in result.stderr.strip().splitlines()[-1], result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (stage / "x.mp4").exists()
+
+
+def test_show_offscreen_needs_a_frame_count(stage):
+    result = run_cli("show", "show.yaml", "--offscreen", cwd=stage)
+    assert result.returncode == 2 and "--frames N" in result.stderr

@@ -1,0 +1,139 @@
+"""The model pool's refusals and `likeness preview`: contact sheets, soak, a real GLFW window under Xvfb, and
+one line for every bad input."""
+
+import logging
+import os
+
+import numpy as np
+import pytest
+
+from installation.model_pool import ModelPool
+from installation.outputs import OffscreenOutput
+from installation.preview import Preview, PreviewOptions, sheet_tiles
+from tests.conftest import run_cli
+from tests.render_models import make_registry
+from training.errors import DataError
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    return make_registry(tmp_path_factory.mktemp("reg"), {"ana": 1, "bo": 2, "cy": 3}, excluded=("cy",))
+
+
+def test_the_pool_refuses_excluded_and_changed_models(tmp_path, caplog):
+    registry = make_registry(tmp_path, {"ana": 1, "bo": 2, "cy": 3}, excluded=("cy",))
+    with open(tmp_path / "bo.pt", "ab") as f:
+        f.write(b"tampered")
+    with caplog.at_level(logging.WARNING, logger="likeness.render"):
+        pool = ModelPool.from_registry(registry)
+    assert pool.people == ["ana"]
+    assert "excluded by the gate" in pool.refused["cy"] and "sha256 differs" in pool.refused["bo"]
+    assert any("bo is not drawn" in r.message for r in caplog.records)
+    loose = ModelPool.from_registry(registry, allow_unapproved=True)
+    assert loose.people == ["ana", "bo", "cy"] and loose.unapproved == ["bo", "cy"]  # drawn, marked unapproved
+
+
+def test_no_drawable_model_is_one_clear_error(tmp_path):
+    registry = make_registry(tmp_path, {"ana": 1}, excluded=("ana",))
+    with pytest.raises(DataError, match="no model can be drawn .*--allow-unapproved"):
+        ModelPool.from_registry(registry)
+
+
+def test_a_file_that_does_not_load_leaves_the_others(tmp_path):
+    registry = make_registry(tmp_path, {"ana": 1, "bo": 2})
+    from evaluation.registry import read_registry, render_registry
+    from training.hashing import file_sha256
+
+    (tmp_path / "bo.pt").write_bytes(b"not a checkpoint at all")
+    persons = read_registry(registry)
+    persons["bo"]["sha256"] = file_sha256(tmp_path / "bo.pt")
+    registry.write_bytes(render_registry(persons))
+    pool = ModelPool.from_registry(registry)
+    assert pool.people == ["ana"] and "does not load" in pool.refused["bo"]
+
+
+def test_preview_writes_a_contact_sheet_of_moments(registry, tmp_path):
+    sheet = tmp_path / "sheet.png"
+    result = run_cli("preview", str(registry), "--offscreen", "--frames", "4", "-o", str(sheet), "--size", "128x72",
+                     "--seconds", "1")
+    assert result.returncode == 0, result.stderr
+    assert "cy is not drawn: excluded by the gate" in result.stderr
+    tiles = sheet_tiles(sheet, 4, (128, 72))
+    assert all(t.std() > 5 for t in tiles)  # windows are not empty
+    assert not np.array_equal(tiles[0], tiles[1])  # the walk moves between moments
+    options = PreviewOptions(registry, size=(128, 72), seconds=1.0, offscreen=True)
+    out = OffscreenOutput(128, 72)
+    preview = Preview(options, ModelPool.from_registry(registry), out)
+    preview.draw(options.period * 2 / 4)
+    assert np.array_equal(out.read_rgb(), tiles[2])  # the sheet shows exactly the frame of its time
+    again = run_cli("preview", str(registry), "--offscreen", "-o", str(sheet))
+    assert again.returncode == 2 and "already exists" in again.stderr and "--force" in again.stderr
+
+
+def test_soak_reports_memory_at_both_ends(registry):
+    result = run_cli("preview", str(registry), "--offscreen", "--soak", "12", "--size", "96x54")
+    assert result.returncode == 0, result.stderr
+    assert "soak: 12 frames; host memory" in result.stdout and "after the last" in result.stdout
+
+
+WINDOW_SCRIPT = """
+import sys
+from pathlib import Path
+import numpy as np
+from installation.model_pool import ModelPool
+from installation.outputs import WindowOutput
+from installation.preview import Preview, PreviewOptions
+registry, out = Path(sys.argv[1]), sys.argv[2]
+window = WindowOutput(160, 90, vsync=False)
+preview = Preview(PreviewOptions(registry, size=(160, 90), seconds=1.0), ModelPool.from_registry(registry), window)
+preview.draw(0.4)
+np.save(out, window.read_rgb())
+window.finish()
+window.release()
+"""
+
+
+@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs a display (the test command runs under xvfb-run)")
+def test_a_window_shows_the_pixels_of_the_offscreen_path(registry, tmp_path):
+    # A GLX window and an EGL context do not share one process under Mesa, and a show uses one or the other:
+    # the window runs in a child process, as `likeness preview` would.
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", WINDOW_SCRIPT, str(registry), str(tmp_path / "shown.npy")],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    shown = np.load(tmp_path / "shown.npy")
+    out = OffscreenOutput(160, 90)
+    Preview(PreviewOptions(registry, size=(160, 90), seconds=1.0), ModelPool.from_registry(registry), out).draw(0.4)
+    assert shown.std() > 5 and np.array_equal(shown, out.read_rgb())
+
+
+@pytest.mark.parametrize("args,message", [
+    (["missing.yaml", "--offscreen", "--soak", "1"], "registry missing.yaml does not exist"),
+    (["REG", "-o", "x.png"], "add --offscreen"),
+    (["REG", "--offscreen"], "give -o sheet.png or --soak N"),
+    (["REG", "--offscreen", "--soak", "1", "--rows", "40", "--cols", "40", "--size", "64x64"], "at least 8 px"),
+    (["REG", "--offscreen", "--soak", "1", "--trunc", "nan"], "not a finite number"),
+    (["REG", "--offscreen", "--soak", "1", "--device", "foo"], "--device"),
+])
+def test_bad_input_is_one_line(registry, tmp_path, args, message):
+    args = [str(registry) if a == "REG" else a for a in args]
+    result = run_cli("preview", *args, cwd=tmp_path)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert message in lines[-1], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_windowed_run_without_a_display_suggests_offscreen(registry, tmp_path):
+    env_display = os.environ.pop("DISPLAY", None)
+    try:
+        result = run_cli("preview", str(registry), cwd=tmp_path, timeout=120)
+    finally:
+        if env_display is not None:
+            os.environ["DISPLAY"] = env_display
+    assert result.returncode == 2 and "--offscreen" in result.stderr.strip().splitlines()[-1], result.stderr
