@@ -55,7 +55,7 @@ def run_show(options: LiveOptions, osc_settings, say=print) -> FrameStats:
     pool = ModelPool.from_registry(show.registry, device=options.device, allow_unapproved=options.allow_unapproved,
                                    people=list(show.people))
     rate = Fraction(show.rate)
-    stats = FrameStats(float(rate))
+    stats = FrameStats(float(rate), count_dropped=options.clock == "wall")
     if options.save_frames is not None:
         options.save_frames.mkdir(parents=True, exist_ok=True)
     output = (OffscreenOutput(width, height) if options.offscreen else
