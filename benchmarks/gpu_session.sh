@@ -14,6 +14,12 @@
 #   evaluate-speed OUT  evaluate_speed: Inception features/s, and 50,000 fakes against 10,000 reals      ~3-5 min
 #   evaluate  OUT   FID/KID/precision-recall/memorisation/separability of the converge run's snapshots
 #                   ($EVAL_FAKES fakes each, all reals), report.md and report.html                      ~2-3 min
+#   render    OUT   render_speed: 1920x1080 offscreen, one 1024 px model, a 4x3 grid of 12 models, a
+#                   filmstrip of 8 (host upload path; interop not built yet)                            ~2-3 min
+#   export    OUT   export_speed: 1080p30 encode speed, H.264 and ProRes                                ~1-2 min
+#
+# `benchmarks/gpu_session.sh --plan` prints which steps RESULTS.md already records (a line
+# `<!-- gpu-step: NAME YYYY-MM-DD -->` under the figures) and which remain, with their minutes, in order.
 #
 # Run from the repository root with the project importable (PYTHONPATH=. on a machine without an install). The
 # converge run lives in .gpu-run/ (git-ignored), so it survives between commands on the same machine. A GPU machine
@@ -23,8 +29,25 @@
 # COMPILE (1), DEVICE (auto).
 set -euo pipefail
 
-step=${1:?usage: benchmarks/gpu_session.sh converge|train|generator|evaluate-speed|evaluate OUTDIR}
-out=${2:?usage: benchmarks/gpu_session.sh converge|train|generator|evaluate-speed|evaluate OUTDIR}
+STEPS="converge:8 train:6 generator:4 evaluate-speed:4 evaluate:3 render:3 export:2"
+if [ "${1:-}" = "--plan" ]; then
+    results="$(dirname "$0")/RESULTS.md"
+    left=0
+    for entry in $STEPS; do
+        name=${entry%%:*} minutes=${entry##*:}
+        if grep -q "<!-- gpu-step: $name " "$results"; then
+            echo "recorded  $name"
+        else
+            echo "to run    $name  (~$minutes min)"
+            left=$((left + minutes))
+        fi
+    done
+    echo "remaining: ~$left min of device time"
+    exit 0
+fi
+
+step=${1:?usage: benchmarks/gpu_session.sh converge|train|generator|evaluate-speed|evaluate|render|export OUTDIR (or --plan)}
+out=${2:?usage: benchmarks/gpu_session.sh converge|train|generator|evaluate-speed|evaluate|render|export OUTDIR (or --plan)}
 py=${PYTHON:-python3}
 train_seconds=${TRAIN_SECONDS:-450}
 res=${CONVERGE_RES:-128}
@@ -34,9 +57,9 @@ compile=${COMPILE:-1}
 device=${DEVICE:-auto}
 work=.gpu-run
 case "$step" in
-converge | train | generator | evaluate-speed | evaluate) ;;
+converge | train | generator | evaluate-speed | evaluate | render | export) ;;
 *)
-    echo "unknown step '$step': use converge, train, generator, evaluate-speed or evaluate" >&2
+    echo "unknown step '$step': use converge, train, generator, evaluate-speed, evaluate, render or export (or --plan)" >&2
     exit 2
     ;;
 esac
@@ -59,6 +82,13 @@ generator)
     ;;
 evaluate-speed)
     "$py" benchmarks/evaluate_speed.py --out "$out/evaluate_speed.jsonl"
+    ;;
+render)
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$out/gpu.txt" || true
+    "$py" benchmarks/render_speed.py --device "$device" --out "$out/render_speed.jsonl"
+    ;;
+export)
+    "$py" benchmarks/export_speed.py --out "$out/export_speed.jsonl"
     ;;
 train)
     "$py" benchmarks/train_speed.py --device "$device" --out "$out/train_speed.jsonl"

@@ -14,8 +14,9 @@ import numpy as np
 
 
 class FrameStats:
-    def __init__(self, rate: float, window: int = 240):
+    def __init__(self, rate: float, window: int = 240, *, count_dropped: bool = True):
         self.rate = rate
+        self.count_dropped = count_dropped  # False when the clock steps a frame per frame drawn: none can be late
         self.times: deque[float] = deque(maxlen=window)
         self.frames = 0
         self.dropped = 0
@@ -28,7 +29,8 @@ class FrameStats:
         self.frames += 1
         self.images += images
         self.seconds += frame_seconds
-        self.dropped += max(0, int(frame_seconds * self.rate + 1e-9) - 1) if frame_seconds * self.rate > 1.5 else 0
+        if self.count_dropped and frame_seconds * self.rate > 1.5:
+            self.dropped += int(frame_seconds * self.rate + 1e-9) - 1
 
     def summary(self) -> dict[str, float]:
         times = np.array(self.times) if self.times else np.zeros(1)

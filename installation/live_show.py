@@ -55,7 +55,7 @@ def run_show(options: LiveOptions, osc_settings, say=print) -> FrameStats:
     pool = ModelPool.from_registry(show.registry, device=options.device, allow_unapproved=options.allow_unapproved,
                                    people=list(show.people))
     rate = Fraction(show.rate)
-    stats = FrameStats(float(rate))
+    stats = FrameStats(float(rate), count_dropped=options.clock == "wall")
     if options.save_frames is not None:
         options.save_frames.mkdir(parents=True, exist_ok=True)
     output = (OffscreenOutput(width, height) if options.offscreen else
@@ -77,7 +77,12 @@ def run_show(options: LiveOptions, osc_settings, say=print) -> FrameStats:
     show_stats = options.stats
     try:
         renderer = Renderer(pool, output)
-        with open_session(osc_settings, frames.limits, clock=show_time, status=status) as osc:
+        def values() -> dict[str, list]:
+            from installation.osc_publish import current_values
+
+            return current_values(state, show_time(), frames.limits)
+
+        with open_session(osc_settings, frames.limits, clock=show_time, status=status, values=values) as osc:
             say(f"playing '{show.title}' at {width}x{height}, {rate} frames/s; {osc.summary()}")
             while options.frames is None or frame < options.frames:
                 t0 = time.perf_counter()

@@ -38,6 +38,7 @@ class FrameRequest:
     solids: list[tuple[Rect, RGBA]] = field(default_factory=list)
     background: tuple[float, float, float] = (0.0, 0.0, 0.0)
     fade: float = 1.0
+    directions: dict[int, float] = field(default_factory=dict)  # SeFa direction K -> distance moved along it
 
 
 def windows_for(arrangement: Arrangement, people: list[str], walk: WalkSpec, walk_time: float, *,
@@ -65,6 +66,7 @@ class Renderer:
         self._samplers: dict[tuple[str, WalkSpec, int], WalkSampler] = {}
         self.images_drawn = 0
         self._scratch = None
+        self._directions: dict[str, torch.Tensor] = {}
 
     def sampler(self, person: str, walk: WalkSpec) -> WalkSampler:
         key = (person, walk, self.reseed)
@@ -85,14 +87,23 @@ class Renderer:
             groups.setdefault((person, level), []).append(i)
         out: list[tuple[int, np.ndarray] | None] = [None] * len(request.windows)
         for (person, level), members in groups.items():
-            pixels = self._synthesize(person, level, [request.windows[i] for i in members])
+            pixels = self._synthesize(person, level, [request.windows[i] for i in members], request.directions)
             if pixels is None:
                 continue
             for i, image in zip(members, pixels):
                 out[i] = (level, image)
         return out
 
-    def _synthesize(self, person: str, level: int, windows: list[WindowRequest]) -> np.ndarray | None:
+    def directions(self, person: str) -> torch.Tensor:
+        """The person's SeFa directions, computed once (milliseconds) when first asked for."""
+        if person not in self._directions:
+            from installation.directions import sefa_directions
+
+            self._directions[person] = sefa_directions(self.pool.models[person].G)
+        return self._directions[person]
+
+    def _synthesize(self, person: str, level: int, windows: list[WindowRequest],
+                    directions: dict[int, float] | None = None) -> np.ndarray | None:
         model = self.pool.models[person]
         by_walk: dict[WalkSpec, list[int]] = {}
         for i, win in enumerate(windows):
@@ -103,7 +114,14 @@ class Renderer:
             batch = self.sampler(person, walk).ws(positions)
             for j, i in enumerate(members):
                 ws[i] = batch[j]
-        img = model.G.synthesis(torch.stack(ws), noise_mode="const", max_resolution=level)
+        ws = torch.stack(ws)
+        if directions:
+            from installation.directions import offset
+
+            move = offset(self.directions(person), directions)
+            if move is not None:
+                ws = ws + move.to(ws.device)
+        img = model.G.synthesis(ws, noise_mode="const", max_resolution=level)
         if not torch.isfinite(img).all():
             self.pool.retire(person, "its generator produced NaN or infinite pixels")
             return None

@@ -17,6 +17,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from installation import control
+from installation.directions import DEFAULT_COUNT
 from installation.layouts import FilmstripLayout, GridLayout, Layout, SingleLayout, arrange
 from installation.renderer import FrameRequest, Renderer, windows_for
 from installation.show import Filmstrip, Grid, Scene, Show
@@ -27,7 +28,8 @@ def limits_for(show: Show) -> control.ControlLimits:
     """What the control state may do in this show: its scenes (for next/prev/goto), windows and people."""
     scenes = tuple(control.SceneSpec(s.name, s.duration, s.walk.truncation) for s in show.scenes)
     windows = max(s.layout.windows for s in show.scenes)
-    return control.ControlLimits(scenes=scenes, loop=show.loop, windows=windows, people=show.people)
+    return control.ControlLimits(scenes=scenes, loop=show.loop, windows=windows, people=show.people,
+                                 directions=DEFAULT_COUNT)
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,8 @@ class ShowFrames:
         pinned.update(dict(state.people))
         background = scene.layout.background if isinstance(scene.layout, Grid) else self.show.background
         windows = windows_for(arrangement, list(scene.people), walk, walk_time, assignments=pinned)
-        return FrameRequest(windows, list(arrangement.solids), background, fade)
+        directions = {k: control.value_at(g, t) for k, g in state.directions}
+        return FrameRequest(windows, list(arrangement.solids), background, fade, directions)
 
     def layout(self, scene: Scene, state: control.ControlState, t: float) -> Layout:
         s, source = self.scale, scene.layout

@@ -137,3 +137,27 @@ def test_export_bad_input_is_one_line(stage, args, message):
 def test_show_offscreen_needs_a_frame_count(stage):
     result = run_cli("show", "show.yaml", "--offscreen", cwd=stage)
     assert result.returncode == 2 and "--frames N" in result.stderr
+
+
+def test_the_storyboard_shows_each_scene_at_its_times(stage):
+    from installation import control
+    from installation.model_pool import ModelPool
+    from installation.outputs import OffscreenOutput
+    from installation.renderer import Renderer
+    from installation.show_check import check_show
+    from installation.show_frame import ShowFrames, render
+    from installation.storyboard import TILE_LABEL, storyboard_times
+
+    result = run_cli("check", "show.yaml", "--storyboard", "board.png", "--per-scene", "2", cwd=stage)
+    assert result.returncode == 0, result.stderr
+    sheet = np.asarray(Image.open(stage / "board.png").convert("RGB"))
+    show = check_show(stage / "show.yaml")
+    moments = storyboard_times(show, 2)
+    assert [name for name, _ in moments] == ["windows", "windows", "film", "film"]
+    assert sheet.shape == (2 * (180 + TILE_LABEL), 2 * 320, 3)
+    out = OffscreenOutput(320, 180)
+    renderer = Renderer(ModelPool.from_registry(show.registry), out)
+    name, t = moments[3]
+    render(ShowFrames(show, (320, 180)), renderer, control.initial_state(0.0), t)
+    tile = sheet[180 + TILE_LABEL:2 * 180 + TILE_LABEL, 320:640]
+    assert np.array_equal(tile, out.read_rgb()) and tile.std() > 5
