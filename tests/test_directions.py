@@ -27,7 +27,6 @@ def test_offset_sums_the_moved_directions_and_ignores_unknown_ones():
 
 
 def test_a_direction_moves_the_frame_and_zero_brings_it_back(tmp_path):
-    from installation import control
     from installation.model_pool import ModelPool
     from installation.outputs import OffscreenOutput
     from installation.renderer import FrameRequest, Renderer, windows_for
