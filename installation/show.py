@@ -77,7 +77,8 @@ class Walk:
 
     keyframes: through `seeds` (or the rows of `latents`, an .npy of z or w vectors), `seconds` per keyframe,
     interpolated by `interpolation`, back to the first after the last. noise: a smooth loop of period `seconds`
-    drawn from `seed`. `speed` multiplies time, `phase` offsets window i by i x phase seconds."""
+    drawn from `seed`. `speed` multiplies time, `phase` offsets window i by i x phase seconds. `directions`:
+    (SeFa direction K, distance along it), sorted by K, moving every window of the scene (OSC values add to them)."""
 
     mode: Literal["keyframes", "noise"]
     seeds: tuple[int, ...]
@@ -89,6 +90,7 @@ class Walk:
     truncation: float
     phase: float
     seed: int
+    directions: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass(frozen=True)

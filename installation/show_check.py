@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from installation.show import RGB, Filmstrip, Grid, Scene, Show, Single, Transition, Walk
+from installation.osc_space import MAX_DIRECTION
 from installation.show_file import Node, merge_under, read_show_source
 from training.errors import DataError, UsageError
 
@@ -28,7 +29,9 @@ SCENE_KEYS = ("name", "duration", "hold", "layout", "people", "windows", "walk",
 LAYOUT_KEYS = {"grid": ("type", "rows", "cols", "gap", "margin", "background"),
                "filmstrip": ("type", "frames", "orientation", "speed", "step", "gap", "frame_lines", "sprockets"),
                "single": ("type",)}
-WALK_KEYS = ("mode", "seeds", "latents", "space", "interpolation", "seconds", "speed", "truncation", "phase", "seed")
+WALK_KEYS = ("mode", "seeds", "latents", "space", "interpolation", "seconds", "speed", "truncation", "phase", "seed",
+             "directions")
+DIRECTION_COUNT = 8  # installation.directions.DEFAULT_COUNT, not imported (torch); a test keeps them equal
 TRANSITION_KEYS = ("type", "seconds")
 WALK_DEFAULTS = dict(mode="keyframes", seeds=[0, 1, 2, 3], latents=None, space="z", interpolation="slerp",
                      seconds=4, speed=1, truncation=0.7, phase=0, seed=0)
@@ -291,11 +294,32 @@ def _walk(c: _Checker, node: Node | None) -> Walk:
             if not latents.is_file():
                 c.fail(ln, f"the latents file {latents} does not exist; fix the path (relative to this file)")
     return Walk(mode=c.choice(m, "mode", ("keyframes", "noise"), "keyframes"), seeds=tuple(seeds), latents=latents,
+                directions=_directions(c, m.get("directions")),
                 space=c.choice(m, "space", ("z", "w"), "z"),
                 interpolation=c.choice(m, "interpolation", ("slerp", "linear", "cubic"), "slerp"),
                 seconds=float(c.number(m, "seconds", 4, above=0)), speed=float(c.number(m, "speed", 1, lo=0)),
                 truncation=float(c.number(m, "truncation", 0.7, lo=0, hi=2)),
                 phase=float(c.number(m, "phase", 0)), seed=c.number(m, "seed", 0, whole=True, lo=0, hi=SEED_MAX))
+
+
+def _directions(c: _Checker, node: Node | None) -> tuple[tuple[int, float], ...]:
+    """`directions: {K: VALUE, ...}`: SeFa direction K (0 strongest) -> distance along it, both as OSC allows."""
+    if node is None or node.value is None:
+        return ()
+    if not node.is_map():
+        c.fail(node, f"directions must map direction numbers to distances, such as `directions: {{0: 1.5, 2: -1}}`, "
+                     f"got {_show(node.plain())}")
+        return ()
+    out = []
+    for key, value in node.value.items():
+        if isinstance(key, bool) or not isinstance(key, int) or not 0 <= key < DIRECTION_COUNT:
+            c.fail(value, f"direction {key!r} does not exist: there are {DIRECTION_COUNT} directions, numbered 0 to "
+                          f"{DIRECTION_COUNT - 1} (0 is the strongest)")
+            continue
+        number = c.number({f"direction {key}": value}, f"direction {key}", None, lo=-MAX_DIRECTION, hi=MAX_DIRECTION)
+        if number is not None:
+            out.append((key, float(number)))
+    return tuple(sorted(out))
 
 
 def _transition(c: _Checker, node: Node | None, duration: Fraction | None, scene: str) -> Transition:

@@ -49,7 +49,8 @@ class ShowFrames:
         self.size = size or (show.width, show.height)
         self.scale = min(self.size[0] / show.width, self.size[1] / show.height)
         self.limits = limits_for(show)
-        self._walks = {i: WalkSpec(**dataclasses.asdict(s.walk)) for i, s in enumerate(show.scenes)}
+        self._walks = {i: WalkSpec(**{k: v for k, v in dataclasses.asdict(s.walk).items() if k != "directions"})
+                       for i, s in enumerate(show.scenes)}
 
     def picture(self, state: control.ControlState, t: float) -> Picture:
         settled = control.settle(state, t, self.limits)
@@ -89,7 +90,9 @@ class ShowFrames:
         pinned.update(dict(state.people))
         background = scene.layout.background if isinstance(scene.layout, Grid) else self.show.background
         windows = windows_for(arrangement, list(scene.people), walk, walk_time, assignments=pinned)
-        directions = {k: control.value_at(g, t) for k, g in state.directions}
+        directions = dict(scene.walk.directions)  # the scene's own, with what OSC sent added to them
+        for k, glide in state.directions:
+            directions[k] = directions.get(k, 0.0) + control.value_at(glide, t)
         return FrameRequest(windows, list(arrangement.solids), background, fade, directions)
 
     def layout(self, scene: Scene, state: control.ControlState, t: float) -> Layout:

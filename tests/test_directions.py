@@ -44,3 +44,62 @@ def test_a_direction_moves_the_frame_and_zero_brings_it_back(tmp_path):
     moved = out.read_rgb()
     renderer.draw(FrameRequest(windows, directions={0: 0.0}))
     assert np.array_equal(out.read_rgb(), still) and not np.array_equal(moved, still)
+
+
+SHOW = """\
+title: Directions
+size: 64x48
+rate: 10
+registry: models/registry.yaml
+scenes:
+  - name: a
+    duration: 1
+    layout: {type: grid, rows: 1, cols: 2}
+    people: all
+    walk: {seeds: [3, 4], seconds: 0.5{directions}}
+"""
+
+
+def test_scene_directions_move_the_frames_as_the_same_osc_values_do(tmp_path):
+    """The scene's directions draw what the show without them draws when the same values arrive over OSC (they
+    add), in export as in the live renderer."""
+    from installation import control
+    from installation.directions import DEFAULT_COUNT
+    from installation.model_pool import ModelPool
+    from installation.outputs import OffscreenOutput
+    from installation.renderer import Renderer
+    from installation.show_check import DIRECTION_COUNT, check_show
+    from installation.show_frame import ShowFrames, render
+    from tests.conftest import run_cli
+    from tests.render_models import make_registry
+
+    from PIL import Image
+
+    assert DIRECTION_COUNT == DEFAULT_COUNT
+    make_registry(tmp_path / "models", {"ana": 1, "bo": 2})
+    (tmp_path / "moved.yaml").write_text(SHOW.replace("{directions}", ", directions: {0: 4, 2: -3.5}"))
+    (tmp_path / "plain.yaml").write_text(SHOW.replace("{directions}", ""))
+    moved, plain = check_show(tmp_path / "moved.yaml"), check_show(tmp_path / "plain.yaml")
+    assert moved.scenes[0].walk.directions == ((0, 4.0), (2, -3.5)) and plain.scenes[0].walk.directions == ()
+    result = run_cli("export", "moved.yaml", "-o", "film", "--codec", "png", "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    exported = {int(p.stem.split("-")[-1]): np.asarray(Image.open(p)) for p in (tmp_path / "film").glob("*.png")}
+    assert len(exported) == 10
+    out = OffscreenOutput(64, 48)
+    renderer = Renderer(ModelPool.from_registry(plain.registry), out)
+    frames = ShowFrames(plain)
+    sent = control.fold([control.ControlEvent(0.0, "/likeness/direction/0", (4.0,)),
+                         control.ControlEvent(0.0, "/likeness/direction/2", (-3.5,))], frames.limits)
+    for k in (0, 4, 9):
+        render(frames, renderer, control.initial_state(0.0), k / 10)
+        unmoved = out.read_rgb()
+        render(frames, renderer, sent, k / 10)
+        assert np.array_equal(out.read_rgb(), exported[k]), f"frame {k}"
+        assert not np.array_equal(unmoved, exported[k])
+    # OSC adds to the scene's value: sending the opposite brings the plain frame back
+    back = control.fold([control.ControlEvent(0.0, "/likeness/direction/0", (-4.0,)),
+                         control.ControlEvent(0.0, "/likeness/direction/2", (3.5,))], frames.limits)
+    render(ShowFrames(moved), renderer, back, 0.4)
+    moved_back = out.read_rgb()
+    render(frames, renderer, control.initial_state(0.0), 0.4)
+    assert np.array_equal(moved_back, out.read_rgb())

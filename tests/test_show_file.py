@@ -442,3 +442,31 @@ def test_check_as_a_user_runs_it(folder):
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert done.stderr.startswith(f"likeness check: error: --registry: the registry {folder / 'nowhere.yaml'} is "
                                   "not there")
+
+
+def test_walk_directions_are_checked_as_osc_checks_them(folder):
+    path = scene_show(folder, """\
+        - name: a
+          duration: 4
+          walk: {directions: {0: 1.5, 7: -20, 8: 1, 2: 25, 3: soon}}
+        - name: b
+          duration: 4
+          walk: {directons: {0: 1}}
+        - name: c
+          duration: 4
+          walk: {directions: [1, 2]}
+        """)
+    found = problems(path)
+    assert [(line, col) for _, line, col, _ in found] == [
+        at(path, 8, "8:"), at(path, 8, "2:"), at(path, 8, "3:"), at(path, 11, "directons"), at(path, 14, "directions")]
+    assert found[0][3] == "direction 8 does not exist: there are 8 directions, numbered 0 to 7 (0 is the strongest)"
+    assert found[1][3] == "direction 2 must be at least -20 and at most 20, got 25"
+    assert found[2][3] == "direction 3 must be a number, got 'soon'"
+    assert "did you mean 'directions'?" in found[3][3]
+    assert found[4][3].startswith("directions must map direction numbers to distances")
+    good = scene_show(folder, """\
+        - name: a
+          duration: 4
+          walk: {directions: {0: 1.5, 7: -20, 3: 1/2}}
+        """)
+    assert check_show(good).scenes[0].walk.directions == ((0, 1.5), (3, 0.5), (7, -20.0))
