@@ -126,7 +126,8 @@ ADDRESSES: tuple[Address, ...] = (
     Address("reseed", (Param("offset", "int", 0, MAX_RESEED, "0 .. 2^31-1; none: one more", optional=True),),
             "New walks: add OFFSET to every seed (no argument: the next offset)."),
     Address("direction/K", (Param("value", "float", -MAX_DIRECTION, MAX_DIRECTION, "-20 .. 20"),),
-            "Move along latent direction K (0 .. directions-1, SeFa order: 0 is the strongest).", glide=True),
+            "Move along latent direction K (0 .. directions-1, SeFa order: 0 is the strongest), added to "
+            "the scene's own walk directions.", glide=True),
     Address("status", (), "Reply to the sender with /likeness/status: scene index, scene name, show time (s), "
             "frames per second, dropped frames.", replies=True),
 )
