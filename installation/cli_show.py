@@ -20,6 +20,7 @@ examples:
   likeness show shows/grid.yaml --monitor 1 --fullscreen
   likeness show shows/grid.yaml --osc 0.0.0.0:9000 --osc-allow 192.168.1.0/24
   likeness show shows/grid.yaml --offscreen --frames 300 --clock frames     # headless rehearsal
+  likeness show shows/grid.yaml --watch              # edit the file while it plays: it switches between scenes
   likeness osc /likeness/scene/next                                           # from another terminal"""
 
 
@@ -40,6 +41,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="wall: show time follows the clock (default); frames: exactly one frame per frame drawn")
     p.add_argument("--save-frames", metavar="DIR", help="also write each frame as DIR/NNNNNN.png (NNNNNN: its frame "
                    "number at the show's rate), to compare with an export")
+    p.add_argument("--watch", action="store_true", help="re-check the show file and its includes when they change: "
+                   "an edit that passes takes over at the next scene boundary, one that fails is logged "
+                   "(FILE:LINE:COLUMN) and the show plays on")
     p.add_argument("--allow-unapproved", action="store_true", help="also draw excluded or changed models, with a "
                    "warning on screen")
     cc.add_device_flag(p)
@@ -60,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
                          offscreen=args.offscreen, frames=args.frames, clock=args.clock,
                          save_frames=Path(args.save_frames) if args.save_frames else None, size=args.size,
                          monitor=args.monitor, fullscreen=args.fullscreen, stats=args.stats,
-                         device=str(cc.resolve_device(args.device)), allow_unapproved=args.allow_unapproved),
+                         device=str(cc.resolve_device(args.device)), allow_unapproved=args.allow_unapproved,
+                         watch=args.watch),
              settings_from(args))
     return 0

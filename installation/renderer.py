@@ -68,6 +68,13 @@ class Renderer:
         self._scratch = None
         self._directions: dict[str, torch.Tensor] = {}
 
+    def use_pool(self, pool: ModelPool) -> None:
+        """Draw from another pool from the next frame on (an edited show naming other people); what was worked out
+        per model is dropped."""
+        self.pool = pool
+        self._samplers.clear()
+        self._directions.clear()
+
     def sampler(self, person: str, walk: WalkSpec) -> WalkSampler:
         key = (person, walk, self.reseed)
         if key not in self._samplers:

@@ -54,6 +54,7 @@ class ShowSource:
     path: Path
     text: str
     files: list[Path] = field(default_factory=list)
+    named: list[Path] = field(default_factory=list)  # every file named, read or not (what `show --watch` polls)
     problems: list[str] = field(default_factory=list)
 
 
@@ -84,6 +85,7 @@ class _Reader:
         """One file as a Node, its own includes resolved (`scenes`: it is a scene include); None (with a problem
         recorded) when it cannot be read or closes a cycle."""
         resolved = path.resolve()
+        self.source.named.append(path)
         if resolved in chain:
             loop = " -> ".join(p.name for p in (*chain[chain.index(resolved):], resolved))
             self.source.problems.append(f"{where}: include cycle {loop}; remove one of these includes")
