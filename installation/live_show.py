@@ -166,7 +166,8 @@ def run_show(options: LiveOptions, osc_settings, say=print) -> FrameStats:
 
 
 def _key_controls(output, t: float) -> tuple[list[control.ControlEvent], bool, bool]:
-    """The window's key presses since the last frame as control events, and whether to quit / toggle stats."""
+    """The window's key presses since the last frame as control events, and whether to quit / toggle stats (f
+    toggles fullscreen here and now)."""
     import glfw
 
     names = {glfw.KEY_SPACE: "space", glfw.KEY_LEFT: "left", glfw.KEY_RIGHT: "right", glfw.KEY_G: "g"}
@@ -176,6 +177,8 @@ def _key_controls(output, t: float) -> tuple[list[control.ControlEvent], bool, b
             quit_now = True
         elif key == glfw.KEY_S:
             toggle = not toggle
+        elif key == glfw.KEY_F:
+            output.toggle_fullscreen()   # the window, not the show: not a control, so not in the performance log
         elif key in names:
             events.append(control.ControlEvent(t, KEY_CONTROLS[names[key]], ()))
     output.keys.clear()

@@ -7,9 +7,13 @@ llvmpipe on a CPU); a windowed run needs a display (under X, or Xvfb for tests).
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from training.errors import UsageError
+
+log = logging.getLogger("likeness.render")
 
 EGL_HINT = ("install the EGL loader and a driver (Debian/Ubuntu: apt-get install libegl1 libgl1; on a GPU machine "
             "the NVIDIA driver provides libEGL_nvidia)")
@@ -91,6 +95,8 @@ class WindowOutput:
         self.ctx = moderngl.create_context(require=330)
         self.size = (width, height)
         self.keys: list[int] = []
+        self.monitor_index, self.hide_cursor = monitor or 0, hide_cursor
+        self._windowed: tuple[int, int, int, int] | None = None  # x, y, width, height before going fullscreen
         glfw.set_key_callback(self.window, self._on_key)
 
     def _on_key(self, window, key, scancode, action, mods) -> None:
@@ -99,6 +105,37 @@ class WindowOutput:
 
     def begin(self) -> None:
         self.ctx.screen.use()
+
+    @property
+    def fullscreen(self) -> bool:
+        return bool(self.glfw.get_window_monitor(self.window))
+
+    def toggle_fullscreen(self) -> bool:
+        """Fill the chosen monitor (its video mode closest to the output size, as --fullscreen does; cursor hidden),
+        or go back to the window where it was. Returns whether it is fullscreen now. A monitor that cannot be
+        queried, or a display that refuses, is logged and leaves the window as it was: a show never stops for it."""
+        glfw = self.glfw
+        try:
+            if self.fullscreen:
+                x, y, width, height = self._windowed or (40, 40, *self.size)
+                glfw.set_window_monitor(self.window, None, x, y, width, height, 0)
+                if not self.hide_cursor:
+                    glfw.set_input_mode(self.window, glfw.CURSOR, glfw.CURSOR_NORMAL)
+                return False
+            monitors = glfw.get_monitors() or []
+            monitor = monitors[self.monitor_index] if self.monitor_index < len(monitors) else None
+            mode = glfw.get_video_mode(monitor) if monitor else None
+            if mode is None:
+                log.warning("f: the display reports no monitor %d to fill; the window stays as it is",
+                            self.monitor_index)
+                return False
+            self._windowed = (*glfw.get_window_pos(self.window), *glfw.get_window_size(self.window))
+            glfw.set_window_monitor(self.window, monitor, 0, 0, *self.size, mode.refresh_rate)
+            glfw.set_input_mode(self.window, glfw.CURSOR, glfw.CURSOR_HIDDEN)
+            return True
+        except Exception as err:  # GLFW reports display errors as exceptions or warnings, by its settings
+            log.warning("f: fullscreen could not be toggled (%s); the window stays as it is", err)
+            return False
 
     def finish(self) -> None:
         self.glfw.swap_buffers(self.window)
