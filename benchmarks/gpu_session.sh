@@ -15,7 +15,8 @@
 #   evaluate  OUT   FID/KID/precision-recall/memorisation/separability of the converge run's snapshots
 #                   ($EVAL_FAKES fakes each, all reals), report.md and report.html                      ~2-3 min
 #   render    OUT   render_speed: 1920x1080 offscreen, one 1024 px model, a 4x3 grid of 12 models, a
-#                   filmstrip of 8 (host upload path; interop not built yet)                            ~2-3 min
+#                   filmstrip of 8, once with CUDA-OpenGL interop and once with the pbo upload; then
+#                   bf16_difference (bf16 against float32 synthesis, in grey levels)                    ~3-5 min
 #   export    OUT   export_speed: 1080p30 encode speed, H.264 and ProRes                                ~1-2 min
 #
 # `benchmarks/gpu_session.sh --plan` prints which steps RESULTS.md already records (a line
@@ -85,7 +86,9 @@ evaluate-speed)
     ;;
 render)
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$out/gpu.txt" || true
-    "$py" benchmarks/render_speed.py --device "$device" --out "$out/render_speed.jsonl"
+    "$py" benchmarks/render_speed.py --device "$device" --upload interop --out "$out/render_speed.jsonl"
+    "$py" benchmarks/render_speed.py --device "$device" --upload pbo --out "$out/render_speed.jsonl"
+    "$py" benchmarks/bf16_difference.py --device "$device" --out "$out/bf16_difference.jsonl"
     ;;
 export)
     "$py" benchmarks/export_speed.py --out "$out/export_speed.jsonl"

@@ -5,9 +5,9 @@ Offscreen through EGL at 1920x1080, config-F generators with random weights (spe
   single     one 1024 px model full screen (a 1024 px window: the full network)
   grid       a 4x3 grid of 12 windows from 12 different 1024 px models (256 px levels of detail at 1080p)
   filmstrip  a filmstrip of 8 frames of one 1024 px model
-Every frame is read back to host memory, as an export does (a live window would present instead). The upload path is
-the host one (synthesis -> uint8 on the device -> host -> texture write); CUDA-OpenGL interop is not built yet.
-One JSON line per case.
+Every frame is read back to host memory, as an export does (a live window would present instead). `--upload` picks
+the path images take to OpenGL (installation/uploads.py: auto, interop, pbo, host); each JSON line records the one
+that ran (`upload`: interop falls back to pbo without cuda-bindings). One JSON line per case.
 
     python benchmarks/render_speed.py                   # on a GPU
     python benchmarks/render_speed.py --tiny            # CPU smoke test: 32 px models, 320x180, few frames
@@ -67,7 +67,7 @@ def measure(case: str, args, device) -> dict:
     pool = build_pool(12 if case == "grid" else 1, args.resolution, args, device)
     width, height = args.size
     output = OffscreenOutput(width, height)
-    renderer = Renderer(pool, output)
+    renderer = Renderer(pool, output, upload=args.upload)
     times = []
     for k in range(args.warmup + args.frames):
         t = k / 60
@@ -78,12 +78,14 @@ def measure(case: str, args, device) -> dict:
         output.read_rgb()
         if k >= args.warmup:
             times.append(time.perf_counter() - t0)
+    ran = renderer.uploads.name
+    renderer.release()
     output.release()
     times_ms = np.array(times) * 1e3
     return {"benchmark": "render_speed", "case": case, "size": f"{width}x{height}", "resolution": args.resolution,
             "windows": len(case_request(case, pool, width, height, 0.0).windows), "frames": args.frames,
             "fps": float(1e3 / times_ms.mean()), "p50_ms": float(np.percentile(times_ms, 50)),
-            "p99_ms": float(np.percentile(times_ms, 99)), "upload": "host", "device": str(device),
+            "p99_ms": float(np.percentile(times_ms, 99)), "upload": ran, "upload_asked": args.upload, "device": str(device),
             "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
             "torch": torch.__version__, "threads": torch.get_num_threads(),
             "date": datetime.date.today().isoformat()}
@@ -96,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--frames", type=int, default=200)
     p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--upload", choices=("auto", "interop", "pbo", "host"), default="auto",
+                   help="how images reach OpenGL (default auto: interop on CUDA, host on a CPU)")
     p.add_argument("--out", type=Path, help="append the JSON lines here too")
     args = p.parse_args(argv)
     import torch

@@ -101,6 +101,7 @@ class Compositor:
         self.array: moderngl.TextureArray | None = None
         self.side = 0
         self.layers = 0
+        self.components = 3  # 4 for CUDA-OpenGL interop (CUDA registers RGBA8 images only)
 
     def _vertex_array(self) -> moderngl.VertexArray:
         return self.ctx.vertex_array(self.program, [
@@ -108,20 +109,25 @@ class Compositor:
             (self.instances, "4f 4f 1f 4f/i", "rect", "uv_rect", "layer", "colour"),
         ])
 
-    def reserve(self, side: int, layers: int) -> None:
+    def reserve(self, side: int, layers: int, components: int | None = None) -> None:
         """Make sure the array holds `layers` images of up to side x side; it only ever grows (no churn)."""
+        if components is not None and components != self.components:
+            self.components = components
+            if self.array is not None:
+                self.array.release()
+                self.array = None
         if self.array is not None and side <= self.side and layers <= self.layers:
             return
         side, layers = max(side, self.side), max(layers, self.layers, 1)
         if self.array is not None:
             self.array.release()
-        self.array = self.ctx.texture_array((side, side, layers), 3, dtype="f1")
+        self.array = self.ctx.texture_array((side, side, layers), self.components, dtype="f1")
         self.array.filter = (moderngl.LINEAR, moderngl.LINEAR)
         self.array.repeat_x = self.array.repeat_y = False
         self.side, self.layers = side, layers
 
     def upload(self, layer: int, pixels: np.ndarray) -> None:
-        """An r x r x 3 uint8 image into the top-left of a layer (host memory path)."""
+        """An r x r x components uint8 image into the top-left of a layer (host memory path)."""
         r = pixels.shape[0]
         self.array.write(np.ascontiguousarray(pixels).tobytes(), viewport=(0, 0, layer, r, r, 1), alignment=1)
 

@@ -5,8 +5,8 @@ opaque) and nothing else, so what is drawn is a pure function of the request: a 
 clock and control state, live and export alike, and the same request gives the same pixels. Windows are grouped
 by (model, level): a window smaller than a model's resolution stops synthesis at the first level at least as
 large as it is on screen (the skip generator's RGB there), so a 4x3 grid of 1024 px models at 1080p draws 256 px
-images. Images reach OpenGL through host memory (a plain texture write); on CUDA the copy is one device-to-host
-transfer per group.
+images. How images reach OpenGL is `installation/uploads.py`'s choice (`upload=`): CUDA-OpenGL interop on CUDA
+(the images never leave the GPU), a pixel-unpack buffer from pinned memory, or a plain host texture write.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import torch
 
 from installation.compositor import Compositor, Quad
 from installation.layouts import RGBA, Arrangement, Rect, level_of_detail
-from installation.model_pool import ModelPool
+from installation.model_pool import ModelPool, log
+from installation.uploads import PboUpload, choose_upload
 from installation.walks import WalkSampler, WalkSpec
 
 
@@ -58,7 +59,7 @@ def windows_for(arrangement: Arrangement, people: list[str], walk: WalkSpec, wal
 class Renderer:
     """Draws frame requests from a pool of models into an output (offscreen framebuffer or window)."""
 
-    def __init__(self, pool: ModelPool, output, *, reseed: int = 0):
+    def __init__(self, pool: ModelPool, output, *, reseed: int = 0, upload: str = "auto"):
         self.pool = pool
         self.output = output
         self.reseed = reseed
@@ -67,6 +68,8 @@ class Renderer:
         self.images_drawn = 0
         self._scratch = None
         self._directions: dict[str, torch.Tensor] = {}
+        device = next(next(iter(pool.models.values())).G.parameters()).device if pool.models else "cpu"
+        self.uploads = choose_upload(upload, output.ctx, device)
 
     def use_pool(self, pool: ModelPool) -> None:
         """Draw from another pool from the next frame on (an edited show naming other people); what was worked out
@@ -83,7 +86,8 @@ class Renderer:
 
     @torch.no_grad()
     def images(self, request: FrameRequest) -> list[tuple[int, np.ndarray] | None]:
-        """Per window: (level, r x r x 3 uint8) or None (black: nobody left to draw it)."""
+        """Per window: (level, image) or None (black: nobody left to draw it). The image is what the upload path
+        takes: r x r x 3 uint8 NumPy (host, pbo) or an r x r x 4 uint8 CUDA tensor (interop)."""
         groups: dict[tuple[str, int], list[int]] = {}
         for i, win in enumerate(request.windows):
             person = self.pool.resolve(win.person)
@@ -110,7 +114,7 @@ class Renderer:
         return self._directions[person]
 
     def _synthesize(self, person: str, level: int, windows: list[WindowRequest],
-                    directions: dict[int, float] | None = None) -> np.ndarray | None:
+                    directions: dict[int, float] | None = None) -> list | None:
         model = self.pool.models[person]
         by_walk: dict[WalkSpec, list[int]] = {}
         for i, win in enumerate(windows):
@@ -134,7 +138,7 @@ class Renderer:
             return None
         self.images_drawn += img.shape[0]
         pixels = (img.float() * 127.5 + 128).clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
-        return pixels.cpu().numpy()
+        return self.uploads.images(pixels)
 
     def draw(self, request: FrameRequest) -> None:
         """Synthesize, upload and composite one frame into the output's framebuffer."""
@@ -163,11 +167,28 @@ class Renderer:
         images = self.images(request)
         drawn = [(win, img) for win, img in zip(request.windows, images) if img is not None]
         side = max((img[0] for _, img in drawn), default=4)
-        self.compositor.reserve(side, len(drawn))
+        self.compositor.reserve(side, len(drawn), self.uploads.components)
         quads = [Quad(rect, colour=colour) for rect, colour in request.solids]
         quads += [Quad(win.image, colour=(0.0, 0.0, 0.0, win.alpha))  # nobody left to draw it: black
                   for win, img in zip(request.windows, images) if img is None]
         for layer, (win, (level, pixels)) in enumerate(drawn):
-            self.compositor.upload(layer, pixels)
+            self._upload(layer, pixels)
             quads.append(Quad(win.image, layer=layer, level=level, colour=(1.0, 1.0, 1.0, win.alpha)))
         self.compositor.draw(quads, self.output.size, request.background, request.fade)
+
+    def _upload(self, layer: int, image) -> None:
+        """One image into its layer; interop that fails (a driver without it) falls back to pbo for good, said once."""
+        try:
+            self.uploads.upload(self.compositor, layer, image)
+        except Exception as err:
+            if self.uploads.name != "interop":
+                raise
+            log.warning("CUDA-OpenGL interop failed (%s); uploading through a pixel buffer (pbo) from now on",
+                        str(err).splitlines()[0] if str(err) else type(err).__name__)
+            self.uploads.release()
+            self.uploads = PboUpload(self.output.ctx)
+            self.uploads.upload(self.compositor, layer, image)  # this frame's array is still RGBA
+
+    def release(self) -> None:
+        """Unregister interop resources and free the upload buffers."""
+        self.uploads.release()

@@ -10,9 +10,10 @@ from tests.conftest import ROOT
 def test_render_speed_tiny_reports_each_case(tmp_path):
     out = tmp_path / "render.jsonl"
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "render_speed.py"), "--tiny", "--cases",
-                           "single", "filmstrip", "--out", str(out)], capture_output=True, text=True, timeout=600)
+                           "single", "filmstrip", "--upload", "pbo", "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [line["case"] for line in lines] == ["single", "filmstrip"]
     assert lines[0]["windows"] == 1 and lines[1]["windows"] > 8
+    assert all(line["upload"] == "pbo" for line in lines)
     assert all(line["fps"] > 0 and line["p99_ms"] >= line["p50_ms"] for line in lines)

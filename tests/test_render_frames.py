@@ -152,3 +152,32 @@ def test_filmstrip_frames_scroll_and_keep_their_moment():
 def test_a_window_too_small_says_the_minimum():
     with pytest.raises(ValueError, match="at least 8 px"):
         grid(GridLayout(rows=20, cols=20, gap=4, margin=4), 160, 90)
+
+
+def test_pbo_upload_draws_the_host_uploads_frame_pixel_for_pixel(egl, pool):
+    layout = FilmstripLayout(frames=3, speed=0.7)
+    walk = WalkSpec(seeds=(4, 8), seconds=1.5, phase=0.4)
+    frames = {}
+    for upload in ("host", "pbo", "auto"):
+        renderer = Renderer(pool, egl, upload=upload)
+        assert renderer.uploads.name == ("host" if upload == "auto" else upload)  # auto on a CPU: host
+        for t in (0.6, 1.9):  # two frames: the second reuses (orphans) the pixel buffer
+            arrangement = arrange(layout, 112, 76, t=t)
+            renderer.draw(FrameRequest(windows_for(arrangement, pool.people, walk, t), list(arrangement.solids), BG))
+            frames[upload, t] = egl.read_rgb()
+        renderer.release()
+    for t in (0.6, 1.9):
+        assert frames["host", t].std() > 5
+        assert np.array_equal(frames["pbo", t], frames["host", t]) and np.array_equal(frames["auto", t],
+                                                                                      frames["host", t])
+    assert not np.array_equal(frames["host", 0.6], frames["host", 1.9])
+
+
+def test_interop_without_cuda_falls_back_to_pbo_and_says_so(egl, pool, caplog):
+    from installation.uploads import choose_upload
+
+    with caplog.at_level("WARNING", logger="likeness.render"):
+        renderer = Renderer(pool, egl, upload="interop")
+    assert renderer.uploads.name == "pbo" and "interop is not used" in caplog.text
+    with pytest.raises(ValueError, match="upload must be one of auto, interop, pbo, host"):
+        choose_upload("gpu", egl.ctx, "cpu")
