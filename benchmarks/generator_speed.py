@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         for batch in args.batches:
             z = torch.randn([batch, G.z_dim], device=device)
 
-            def call():
+            def call(forward=forward, z=z):
                 with torch.no_grad():
                     return forward(z, noise_mode="const")
 

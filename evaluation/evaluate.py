@@ -27,7 +27,7 @@ import training
 from evaluation.fakes import NOISE_MODES, FakeSpec, fake_features, fake_labels, gather_in_order, shard
 from evaluation.memorisation import DEFAULT_PERCENTILE, DEFAULT_WINDOW_S, FrameIndex, frame_index
 from evaluation.metrics_log import append_records, latest, measurement_key, metric_groups, read_metrics
-from evaluation.stats import MIN_IMAGES, FeatureAccumulator, FeatureStats, cached_real_stats
+from evaluation.stats import MIN_IMAGES, FeatureStats, cached_real_stats
 from training.dataset import ImageDataset
 from training.errors import DataError, UsageError, name_some
 from training.hashing import file_sha256

@@ -115,7 +115,6 @@ def test_the_logged_numbers_equal_an_independent_computation(evaluated):
     from evaluation.kid import kid_subsets
     from training.checkpoint import load_generator
     from training.dataset import ImageDataset
-    from training.networks import zs_from_seeds
 
     run = evaluated["run"]
     G = load_generator(run / "snapshot-000000.064.pt")
@@ -444,7 +443,6 @@ def test_evaluate_report_and_gate_with_the_real_weights(trained, tmp_path):
     from evaluation.inception import REFERENCE_SHA256, InceptionFeatures
     from evaluation.registry import load_registry
     from training.checkpoint import load_generator
-    from training.networks import zs_from_seeds
 
     run = tmp_path / "runs" / "ana" / trained["run"].name
     shutil.copytree(trained["run"], run)
