@@ -4,6 +4,6 @@ training/cli_common.py for how to add one)."""
 
 from __future__ import annotations
 
-COMMAND_MODULES: list[str] = ["installation.cli_demo", "installation.cli_preview", "installation.cli_check",
+COMMAND_MODULES: list[str] = ["installation.cli_demo", "installation.cli_demo_model", "installation.cli_preview", "installation.cli_check",
                              "installation.cli_training_film", "installation.cli_osc", "installation.cli_export",
                              "installation.cli_show"]

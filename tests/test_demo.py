@@ -43,30 +43,76 @@ def test_clip_is_h264_with_exact_frame_count(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["s.mp4"]  # no temporary file left
 
 
-def test_demo_command_makes_keeps_and_remakes(tmp_path):
+def _grid_windows(width: int, height: int, rows: int, cols: int, gap: int, margin: int) -> list[tuple[int, int, int]]:
+    """An independent model of the grid layout: each window's square portrait as (x, y, side), letterboxed in its cell."""
+    cell_w = (width - 2 * margin - (cols - 1) * gap) / cols
+    cell_h = (height - 2 * margin - (rows - 1) * gap) / rows
+    side = min(cell_w, cell_h)
+    out = []
+    for r in range(rows):
+        for c in range(cols):
+            x = margin + c * (cell_w + gap) + (cell_w - side) / 2
+            y = margin + r * (cell_h + gap) + (cell_h - side) / 2
+            out.append((int(x), int(y), int(side)))
+    return out
+
+
+def test_demo_runs_the_whole_path_to_a_film_then_keeps_it(tmp_path):
+    """The whole demo, small: footage to datasets to runs to a gate to a decoded film of grid and filmstrip."""
+    import yaml
+
+    from installation.demo import DEMO_SHOW, Budget, DemoSettings, run_demo
+
     out = tmp_path / "demo"
-    args = ("demo", "--outdir", str(out), "--duration", "2", "--size", "32", "-q")
-    result = run_cli(*args)
-    assert result.returncode == 0, result.stderr
-    clip, one, ten = out / "sitter.mp4", out / "sitter-1fps-32px.zip", out / "sitter-10fps-32px.zip"
-    assert clip.exists() and one.exists() and ten.exists()
-    assert "wrote " + str(one) + ": 2 frames 32x32 crop at 1 fps" in result.stdout
-    assert "wrote " + str(ten) + ": 20 frames 32x32 crop at 10 fps" in result.stdout
-    assert result.stdout.count("verified  all") == 2 and result.stdout.count(": OK") == 2
-    assert "no real person is depicted" in result.stdout
-    stamps = {p: p.stat().st_mtime_ns for p in (clip, one, ten)}
+    out.mkdir()
+    # The bundled show with shorter scenes (the demo keeps a show.yaml it finds, as it keeps an edited one).
+    (out / "show.yaml").write_text(DEMO_SHOW.read_text().replace("duration: 8", "duration: 3"))
+    lines: list[str] = []
+    settings = DemoSettings(out, duration=3, device="cpu", progress=False,
+                            budget=Budget(kimg_scale=0.5, num_fakes=32, workers=0))
+    result = run_demo(settings, say=lines.append)
+    text = "\n".join(lines)
+    for command in ("$ likeness prepare", "$ likeness train", "--init", "$ likeness evaluate", "$ likeness gate",
+                    "$ likeness check", "$ likeness export"):
+        assert command in text
+    assert "--fit letterbox" in text and "--fit crop" in text
+    registry = yaml.safe_load((out / "registry.yaml").read_text())["persons"]
+    assert {name: entry["status"] for name, entry in registry.items()} == {
+        "Ada": "approved", "Bruno": "approved", "Chiara": "excluded"}
+    assert "under-trained" in registry["Chiara"]["reason"]
 
-    again = run_cli(*args)
-    assert again.returncode == 0, again.stderr
-    assert again.stdout.count("keeping ") == 3 and "--force" in again.stdout
-    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    show = yaml.safe_load((out / "show.yaml").read_text())
+    width, height = (int(v) for v in show["size"].split("x"))
+    grid, strip = show["scenes"]
+    with av.open(str(result.film)) as container:
+        stream = container.streams.video[0]
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(stream)]
+    rate = Fraction(show["rate"])
+    assert len(frames) == int((grid["duration"] + strip["duration"]) * rate)
+    assert frames[0].shape == (height, width, 3)
+    g = grid["layout"]
+    at_grid = frames[int(grid["duration"] / 2 * rate)].astype(int)
+    for x, y, side in _grid_windows(width, height, g["rows"], g["cols"], g["gap"], g["margin"]):
+        inner = at_grid[y + side // 4: y + 3 * side // 4, x + side // 4: x + 3 * side // 4]
+        assert inner.mean() > 20 and inner.std() > 3, (x, y)  # a portrait, not black, not flat
+    gap_row = at_grid[:, : g["margin"] // 2]
+    assert gap_row.mean() < 12  # the margin stays the grid's black background
+    at_strip = frames[int((grid["duration"] + strip["duration"] / 2) * rate)].astype(int)
+    band = at_strip[height // 3: 2 * height // 3]
+    assert band.std() > 10 and np.abs(band - at_grid[height // 3: 2 * height // 3]).mean() > 5
 
-    forced = run_cli(*args, "--force")
-    assert forced.returncode == 0 and "keeping" not in forced.stdout
-    assert all(p.stat().st_mtime_ns != stamps[p] for p in stamps)
+    stamps = {p: p.stat().st_mtime_ns for p in (result.film, out / "registry.yaml", out / "datasets" / "ada-1fps.zip")}
+    runs = sorted(p.name for p in (out / "runs").glob("*/*"))
+    again: list[str] = []
+    run_demo(DemoSettings(out, duration=3, device="cpu", progress=False,
+                          budget=Budget(kimg_scale=0.5, num_fakes=32, workers=0)), say=again.append)
+    assert not any(line.startswith("$ likeness train") or line.startswith("$ likeness export") for line in again)
+    assert sorted(p.name for p in (out / "runs").glob("*/*")) == runs
+    assert result.film.stat().st_mtime_ns == stamps[result.film]
 
 
-def test_demo_refuses_a_bad_size(tmp_path):
-    result = run_cli("demo", "--outdir", str(tmp_path / "d"), "--size", "100")
-    assert result.returncode == 2 and "power of two" in result.stderr
-    assert not (tmp_path / "d").exists()
+def test_demo_refuses_a_file_as_its_folder(tmp_path):
+    (tmp_path / "d").write_text("mine")
+    result = run_cli("demo", "-o", str(tmp_path / "d"))
+    assert result.returncode == 2 and "is a file" in result.stderr
+    assert (tmp_path / "d").read_text() == "mine"

@@ -62,8 +62,8 @@ COMMANDS = {
                          "is a folder; --force replaces a file"),
     "gate --registry": ("registry.yaml", lambda i, out: ["gate", "exclude", "ana", "--reason", "withdrew",
                                                          "--registry", str(out)], 1, "cannot be read"),
-    "demo": ("demo/sitter.mp4", lambda i, out: ["demo", "--outdir", str(out.parent), "--size", "16", "--duration",
-                                                "1", "-q", "--force"], 2, "is a folder; --force replaces a file"),
+    "demo": ("demo/footage/ada.mp4", lambda i, out: ["demo", "--outdir", str(out.parent.parent), "--duration", "1",
+                                                     "-q", "--force"], 2, "is a folder; --force replaces a file"),
 }
 
 
