@@ -6,7 +6,6 @@ command builds; a step that fails stops the demo with that command's own one-lin
 
 from __future__ import annotations
 
-import argparse
 import os
 import shlex
 import time
@@ -14,19 +13,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from training.errors import LikenessError
-
-
-def _parser() -> argparse.ArgumentParser:
-    import evaluation.cli
-    import installation.cli
-    import training.cli
-    from training.cli_common import CommandParser, register_commands
-
-    parser = CommandParser(prog="likeness")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for package_cli in (training.cli, evaluation.cli, installation.cli):
-        register_commands(sub, package_cli.COMMAND_MODULES)
-    return parser
 
 
 class StepFailed(LikenessError):
@@ -39,13 +25,15 @@ class Steps:
     def __init__(self, say: Callable[[str], None] = print):
         self.say = say
         self.phases: list[tuple[str, float]] = []
-        self._parser: argparse.ArgumentParser | None = None
+        self._parser = None  # built on the first step: it imports every command module
 
     def run(self, *argv: str | os.PathLike) -> None:
         words = [str(word) for word in argv]
         self.say(f"$ likeness {shlex.join(words)}")
         if self._parser is None:
-            self._parser = _parser()
+            from installation.cli_commands import build_parser
+
+            self._parser = build_parser()
         try:
             args = self._parser.parse_args(words)
         except SystemExit as stop:  # argparse has printed why

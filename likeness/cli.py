@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
-import evaluation.cli
-import installation.cli
-import training
-import training.cli
-from training.cli_common import CommandParser, register_commands
+from installation.cli_commands import build_parser
 from training.errors import LikenessError
 
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = CommandParser(
-        prog="likeness",
-        description="Portrait installations with StyleGAN2: footage -> datasets -> one model per sitter -> "
-        "FID gate -> shows performed live and exported as films.",
-    )
-    parser.add_argument("--version", action="version", version=f"likeness {training.__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for package_cli in (training.cli, evaluation.cli, installation.cli):
-        register_commands(sub, package_cli.COMMAND_MODULES)
-    return parser
+__all__ = ["build_parser", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
