@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.linalg
 import torch
 
 from evaluation.fid import fid_from_stats, frechet_distance
@@ -10,13 +11,18 @@ from training.errors import DataError, UsageError
 
 
 def reference_fid(mu1, sigma1, mu2, sigma2):
-    """tr((S1 S2)^1/2) as the sum of square roots of the eigenvalues of S1^1/2 S2 S1^1/2 (symmetric, PSD): no
-    Schur decomposition, no complex arithmetic, only symmetric eigensolvers."""
-    w, v = np.linalg.eigh(sigma1)
-    half = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
-    inner = half @ sigma2 @ half
-    eig = np.clip(np.linalg.eigvalsh((inner + inner.T) / 2), 0, None)
-    return float(np.sum((mu1 - mu2) ** 2) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.sqrt(eig).sum())
+    """The reference implementations' route: SciPy's Schur-method square root of the non-symmetric product."""
+    root = scipy.linalg.sqrtm(sigma1 @ sigma2)
+    return float(np.sum((mu1 - mu2) ** 2) + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(root).real)
+
+
+def exact_fid(f1, f2):
+    """From the features themselves: with centred features A, B (NVIDIA's divide-by-N covariances A^T A / n1 and
+    B^T B / n2), tr((S1 S2)^1/2) is the sum of the singular values of A B^T / sqrt(n1 n2), an n1 x n2 matrix."""
+    a, b = f1 - f1.mean(0), f2 - f2.mean(0)
+    trace_root = np.linalg.svd(a @ b.T / np.sqrt(len(f1) * len(f2)), compute_uv=False).sum()
+    return float(np.sum((f1.mean(0) - f2.mean(0)) ** 2) + np.trace(np.cov(f1, rowvar=False, bias=True))
+                 + np.trace(np.cov(f2, rowvar=False, bias=True)) - 2 * trace_root)
 
 
 def gaussian_features(n, d, seed, scale=1.0, shift=0.0):
@@ -40,12 +46,21 @@ def test_full_rank_matches_reference():
 @pytest.mark.parametrize("n", [10, 40])
 def test_fewer_samples_than_dimensions_is_finite_and_matches(n):
     """n < d: both covariances singular (rank n-1), as for any real set under 2048 images."""
-    mu1, s1 = stats_of(gaussian_features(n, 64, seed=3))
-    mu2, s2 = stats_of(gaussian_features(n, 64, seed=4, scale=1.3, shift=0.2))
+    f1, f2 = gaussian_features(n, 64, seed=3), gaussian_features(n, 64, seed=4, scale=1.3, shift=0.2)
+    (mu1, s1), (mu2, s2) = stats_of(f1), stats_of(f2)
     assert np.linalg.matrix_rank(s1) == n - 1
     ours = frechet_distance(mu1, s1, mu2, s2)
-    assert np.isfinite(ours)
-    assert ours == pytest.approx(reference_fid(mu1, s1, mu2, s2), rel=1e-6)
+    assert np.isfinite(ours) and ours > 1
+    assert ours == pytest.approx(exact_fid(f1, f2), rel=1e-7)  # rounding in the null space, far below 0.001
+    assert ours == pytest.approx(reference_fid(mu1, s1, mu2, s2), rel=1e-5)
+
+
+def test_inception_sized_few_images_match_the_exact_value():
+    """The demo's case: 2048-d features, a few dozen images each."""
+    f1 = gaussian_features(32, 2048, seed=8)
+    f2 = gaussian_features(30, 2048, seed=9, scale=0.8, shift=0.1)
+    (mu1, s1), (mu2, s2) = stats_of(f1), stats_of(f2)
+    assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(exact_fid(f1, f2), rel=1e-7)
 
 
 @pytest.mark.parametrize("n", [500, 30])
@@ -61,21 +76,19 @@ def test_mean_shift_only():
     assert frechet_distance(mu, sigma, mu + delta, sigma) == pytest.approx(float(delta @ delta), rel=1e-8)
 
 
-def test_non_finite_root_falls_back_to_eps_on_the_diagonal():
-    """A nilpotent product has no square root (SciPy returns inf); the fallback adds eps*I to both factors."""
-    s1 = np.array([[0.0, 1.0], [0.0, 0.0]])
-    s2 = np.eye(2)
-    mu = np.zeros(2)
-    eps = 1e-6
-    ours = frechet_distance(mu, s1, mu, s2, eps=eps)
-    product = (s1 + eps * np.eye(2)) @ (s2 + eps * np.eye(2))  # upper triangular: eigenvalues on its diagonal
-    expected = np.trace(s1) + np.trace(s2) - 2 * np.sqrt(np.diag(product)).sum()
-    assert ours == pytest.approx(expected, rel=1e-9)
+@pytest.mark.parametrize("sigma1, words", [
+    (-np.eye(3), "negative eigenvalue"),
+    (np.array([[1.0, 1.0, 0], [0, 1.0, 0], [0, 0, 1.0]]), "not symmetric"),
+    (np.diag([1.0, np.nan, 1.0]), "non-finite"),
+])
+def test_statistics_that_are_not_covariances_are_refused(sigma1, words):
+    with pytest.raises(DataError, match=words):
+        frechet_distance(np.zeros(3), sigma1, np.zeros(3), np.eye(3))
 
 
-def test_large_imaginary_part_is_an_error():
-    with pytest.raises(DataError, match="imaginary"):
-        frechet_distance(np.zeros(3), -np.eye(3), np.zeros(3), np.eye(3))
+def test_a_negative_second_covariance_is_refused():
+    with pytest.raises(DataError, match="negative eigenvalue"):
+        frechet_distance(np.zeros(3), np.eye(3), np.zeros(3), -2 * np.eye(3))
 
 
 def test_mismatched_shapes_are_an_error():
