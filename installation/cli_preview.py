@@ -27,8 +27,8 @@ examples:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    from installation.preview import LAYOUTS
-    from installation.walks import INTERPOLATIONS
+    from installation.layouts import LAYOUTS
+    from installation.walk_kinds import INTERPOLATIONS
 
     p = cc.add_command(subparsers, "preview", run, help="every approved sitter in a grid, walking its latent space",
                        description=DESCRIPTION, epilog=EPILOG)

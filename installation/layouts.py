@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+LAYOUTS = ("grid", "filmstrip", "single")
 MIN_WINDOW = 8  # px: below this a portrait is not a portrait any more
 
 Rect = tuple[float, float, float, float]  # x, y, width, height

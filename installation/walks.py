@@ -27,9 +27,7 @@ import torch
 from training.errors import DataError
 from training.networks import zs_from_seeds
 
-MODES = ("keyframes", "noise")
-SPACES = ("z", "w")
-INTERPOLATIONS = ("slerp", "linear", "cubic")
+from installation.walk_kinds import INTERPOLATIONS, MODES, SPACES
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,24 @@ def test_version_and_help():
     assert result.returncode == 0 and "usage: likeness" in result.stdout
 
 
+HEAVY = ("torch", "scipy", "av", "moderngl", "PIL", "glfw")
+
+
+def test_building_the_command_line_imports_nothing_heavy():
+    """Every `likeness ...` call builds the whole parser first: importing torch there cost 3 s per call, also for
+    `--help` and for a one-line refusal of a missing file."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    probe = ("import sys; from likeness.cli import build_parser; build_parser(); "
+             f"print(','.join(sorted(m for m in {HEAVY!r} if m in sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+
+
 def test_unknown_command_is_a_usage_error():
     result = run_cli("frobnicate")
     assert result.returncode == 2

@@ -3,8 +3,10 @@
 How to add a subcommand
 -----------------------
 1. Write `PACKAGE/cli_NAME.py` with `add_parser(subparsers)` and `run(args) -> int`. Only the parser is built at
-   import time; heavy imports (torch, av, moderngl) go inside `run`, so `likeness --help` stays instant.
-2. Add "PACKAGE.cli_NAME" to `COMMAND_MODULES` in `PACKAGE/cli.py`.
+   import time; heavy imports (torch, av, moderngl) go inside `run`, so `likeness --help` stays instant. Choices
+   and defaults the parser shows come from light modules (`installation/walk_kinds.py`,
+   `training/footage/face_options.py`); tests/test_cli.py fails if building the parser imports torch.
+2. Add "PACKAGE.cli_NAME" to `COMMAND_MODULES` in `PACKAGE/cli.py` (`installation/cli_commands.py` gathers them).
 3. Check values with the `type=` validators below, not by hand: a bad value is refused with one line, exit 2.
    Output is `-o/--out` (`add_output_flag`), the device `--device` (`add_device_flag`, then `resolve_device`).
 4. Refuse what argparse cannot see with `training.errors.UsageError` (the command line) or `DataError` (the

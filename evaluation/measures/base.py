@@ -7,9 +7,10 @@ table and `likeness evaluate --help` are all drawn from these records, so a metr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import torch
+if TYPE_CHECKING:  # the registry is read when the command line is built: no torch import for that
+    import torch
 
 Measured = tuple[str, Any, dict]  # (metrics.jsonl name, value or None, details)
 Row = dict[str, dict[str, Any]]  # one report row: {metrics.jsonl name: its record}

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 
 from evaluation.measures.base import Inputs, Measured, Metric, plain_column, plain_summary
 
@@ -38,6 +37,8 @@ class Coverage:
 
 def coverage(real, fake, index, window_s: float, k: int = NEIGHBOURHOOD) -> Coverage:
     """Per real frame, covered or not, from [N, D] real and [M, D] fake features."""
+    import torch
+
     from evaluation.inception import full_fp32
     from evaluation.memorisation import nearest, temporal_exclusion
     from evaluation.precision_recall import kth_neighbour_radii

@@ -9,10 +9,14 @@ gap that sampling noise at a few hundred images does not explain and that an art
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from evaluation.measures.base import Inputs, Measured, Metric, plain_column, plain_summary
+
+if TYPE_CHECKING:
+    import torch
 
 MAX_COUNT = 5000
 WARNING_RATIO = 0.8
@@ -41,6 +45,8 @@ def compute(inputs: Inputs) -> list[Measured]:
     count = min(inputs.real.shape[0], inputs.fake.shape[0], MAX_COUNT)
     if count < 2:
         return [("diversity", None, {"note": "needs at least 2 real frames and 2 fakes"})]
+    import torch
+
     which = torch.as_tensor(evenly_spaced(count, inputs.real.shape[0]), device=inputs.real.device)
     real = mean_pairwise_distance(inputs.real[which])
     fake = mean_pairwise_distance(inputs.fake[:count])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from training.footage.face_framing import FaceOptions
+from training.footage.face_options import FaceOptions
 
 _DEFAULTS = FaceOptions()
 

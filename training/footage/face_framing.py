@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 import PIL.Image
 
 from training.footage.face_crop import SquareCrop
-from training.footage.face_detector import Face, FaceDetector, detector_description
+from training.footage.face_detector import Face, FaceDetector
+from training.footage.face_options import FaceOptions
 from training.footage.face_path import PathSmoother
 
 NO_FACE, SEVERAL, TOO_LARGE = "no face", "several faces", "face too large"
@@ -24,22 +25,6 @@ RULES = (NO_FACE, SEVERAL, TOO_LARGE)
 BOXES_NAME = "likeness/face_boxes.json"  # side file inside the dataset zip: one crop per output frame
 SECOND_FACE_SCORE = 0.3  # dlib's score (0: its decision threshold) a second face needs to count
 MAX_HELD = 48  # frames held for the look-ahead at most (memory: 48 decoded pictures, ~400 MB at 1080p)
-
-
-@dataclass(frozen=True)
-class FaceOptions:
-    """How `--fit face` frames the sitter."""
-
-    scale: float = 2.5  # crop side in face heights
-    align: str | None = None  # "eyes": turn the crop so the eyes are level
-    smooth: float = 0.25  # sigma of the temporal filter, seconds of footage (0: none)
-    max_face_fraction: float | None = None  # report/drop frames whose face square covers more of the picture
-    drop_faceless: bool = False
-
-    def provenance(self) -> dict:
-        return {"mode": "face", "detector": detector_description(), "face_scale": self.scale,
-                "align": self.align, "smooth_seconds": self.smooth, "max_face_fraction": self.max_face_fraction,
-                "drop_faceless": self.drop_faceless}
 
 
 @dataclass
