@@ -23,14 +23,15 @@ ASSETS = Path(__file__).resolve().parent / "demo_assets"
 BUNDLED_MODEL = ASSETS / "demo-model.pt"
 DEMO_SHOW = ASSETS / "show.yaml"
 RATES = (1, 10)
-# A quick FID (64 fakes against ~120 frames of 32 px faces) is dominated by its small-sample bias: measured, it
-# reads 360-390 for the fine-tuned sitters and for the untrained one alike. So the demo's rule only catches a model
-# that is worse than noise, and the artist's veto (gate exclude) does the rest, as it would in a real project.
-# A real project's gate is near 30 with 50,000 fakes.
-QUICK_FID_MAX = 600
+# A quick FID (64 fakes against ~120 frames of 32 px faces) carries a large small-sample bias, so the demo's rule
+# sits far above a real project's (near 30 with 50,000 fakes). Measured with the bundled model (2026-12-03, CPU
+# budget): fine-tuned Ada 300, Bruno 260; Chiara, 32 images from scratch, 379 (389 on Ada's frames). 340 lies
+# between them with about 40 to spare on either side.
+QUICK_FID_MAX = 340
 GATE_RULES = f"""\
 # Written by `likeness demo`. The demo's FIDs are quick estimates (few fakes, tiny frames), far above what a real
 # run's FID would be, so its threshold is far above a real project's (there: fid_max near 30, 50,000 fakes).
+# It still tells a fine-tuned sitter from one that is only noise.
 fid_max: {QUICK_FID_MAX}
 """
 
@@ -138,19 +139,6 @@ class Demo:
                 raise UsageError(f"training {sitter.name} left no snapshot under {runs}")
         return list_snapshots(run)[-1]
 
-    def exclude_untrained(self, registry: Path) -> None:
-        """The artist's veto, where the quick FID could not tell an untrained model from a trained one."""
-        verdicts = _verdicts(registry)
-        for sitter in CAST:
-            if sitter.finetune_kimg or verdicts.get(sitter.name) != "approved":
-                continue
-            self.say(f"{sitter.name} passed the rules, but her fakes grid ({_kimg(sitter.pretrain_kimg * 1000)} "
-                     "images from scratch) is noise: at the demo's scale a quick FID cannot tell an untrained "
-                     "model from a barely trained one, so the artist excludes her by hand")
-            self.steps.run("gate", "exclude", sitter.name, "--reason",
-                           "under-trained: its fakes grid is noise (the quick FID could not tell)", "--registry",
-                           registry)
-
     def evaluate(self, sitter: Sitter, snapshot: Path, reals: Path) -> None:
         run = snapshot.parent
         if self.keep(run / "metrics.jsonl"):
@@ -161,15 +149,11 @@ class Demo:
                        "--num-fakes", str(self.budget.num_fakes), "--device", self.settings.device)
 
 
-def _verdicts(registry: Path) -> dict[str, str]:
-    from evaluation.registry import read_registry
-
-    return {name: str(entry.get("status", "")) for name, entry in read_registry(registry).items()}
-
-
-# Fine-tuning settings: the bundled model's discriminator is confident, and at the preset's learning rate its first
-# few hundred steps tear a fine-tuned generator apart (measured: noise by 256 images). A generator learning rate ten
-# times lower, and more R1, keep it whole over the demo's short runs.
+# Fine-tuning settings: a generator learning rate ten times below the preset's, and more R1 than the 32 px rule
+# gives. Measured on Ada's 10 fps set (FID, 64 fakes): from the first bundled model (its D confident after training
+# at gamma 0.0064) the preset's rate tore G into noise within 256 images at the auto gamma; at gamma 0.5 it reached
+# 347 after 192 images, these settings 343. From the current bundled model these reach 307 after 192 images and
+# the preset's rate 305 after 512: no better for the extra time, so the demo keeps these.
 FINETUNE = ("--glr", "0.00025", "--dlr", "0.001", "--gamma", "0.5")
 
 
@@ -240,7 +224,6 @@ def run_demo(settings: DemoSettings, say: Callable[[str], None] = print) -> Demo
         if not rules.exists():
             rules.write_text(GATE_RULES, encoding="utf-8")
         steps.run("gate", "--rules", rules, out / "runs", "--registry", registry)
-        demo.exclude_untrained(registry)
     show, film = out / "show.yaml", out / "film.mp4"
     with steps.phase("check and export the demo show"):
         if not show.exists():

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from installation.frame_stats import FrameStats, memory
-from installation.layouts import LAYOUTS, FilmstripLayout, GridLayout, Layout, SingleLayout, arrange
+from installation.layouts import FilmstripLayout, GridLayout, Layout, SingleLayout, arrange
 from installation.model_pool import ModelPool
 from installation.renderer import FrameRequest, Renderer, windows_for
 from installation.text_overlay import text_image

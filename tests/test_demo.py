@@ -79,7 +79,9 @@ def test_demo_runs_the_whole_path_to_a_film_then_keeps_it(tmp_path):
     registry = yaml.safe_load((out / "registry.yaml").read_text())["persons"]
     assert {name: entry["status"] for name, entry in registry.items()} == {
         "Ada": "approved", "Bruno": "approved", "Chiara": "excluded"}
-    assert "under-trained" in registry["Chiara"]["reason"]
+    # Excluded by the rule, not by hand: her FID (noise) is above the threshold the fine-tuned sitters are within.
+    assert registry["Chiara"]["decided"] == "auto" and "above the threshold" in registry["Chiara"]["reason"]
+    assert registry["Chiara"]["fid"] > registry["Chiara"]["threshold"] > max(registry[n]["fid"] for n in ("Ada", "Bruno"))
 
     show = yaml.safe_load((out / "show.yaml").read_text())
     width, height = (int(v) for v in show["size"].split("x"))
