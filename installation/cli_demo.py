@@ -15,11 +15,11 @@ no real person), ending in a film. Each step is printed as the `likeness` comman
   train      Ada and Bruno: pre-train on 1 fps from the bundled demo model, fine-tune on 10 fps with --init;
              Chiara: a moment from scratch, deliberately under-trained
   evaluate   a quick FID estimate per sitter (64 fakes on the CPU: far higher than a real evaluation reads)
-  gate       approve or exclude each sitter (Chiara is excluded, with the reason) -> registry.yaml
+  gate       approve or exclude each sitter by the FID rule (Chiara is excluded, with the reason) -> registry.yaml
   show       check the demo show (a window grid, then a filmstrip) and export it to film.mp4
 
-About five minutes on two CPU cores; with a GPU it trains and measures longer in about the same time. What exists
-in --out is kept (a second run takes seconds); --force makes everything again.
+About four minutes on two CPU cores (benchmarks/RESULTS.md); with a GPU it trains and measures longer in about
+the same time. What exists in --out is kept (a second run takes seconds); --force makes everything again.
 """
 
 EPILOG = """\
