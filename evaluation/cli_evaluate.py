@@ -83,6 +83,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "reference neighbours (default: 1)")
     cc.add_force_flag(p, help="measure again what metrics.jsonl already holds")
     p.add_argument("--no-report", action="store_true", help="do not rewrite report.html / report.md")
+    cc.add_quiet_flag(p, help="no progress bars (results and notes still print)")
     add_inception_flag(p)
 
     r = cc.add_command(subparsers, "report", run_report, help="redraw a run's report.html / report.md from its "
@@ -101,7 +102,8 @@ def run(args: argparse.Namespace) -> int:
     opts = EvaluateOptions(num_fakes=args.num_fakes, metrics=parse_metrics(args.metrics), batch=args.batch,
                            device=args.device, truncation_psi=args.trunc, noise_mode=args.noise_mode,
                            force=args.force, copy_percentile=args.copy_percentile, copy_window_s=args.copy_window,
-                           workers=args.workers, inception=args.inception, report=not args.no_report)
+                           workers=args.workers, inception=args.inception, report=not args.no_report,
+                           progress=cc.shows_progress(args))
     evaluate_run(args.run, args.data, args.snapshot, opts, say=say)
     return cc.exit_after_torchrun(0)
 

@@ -325,7 +325,8 @@ def _reals(dataset: ImageDataset, extractor, opts: EvaluateOptions, main: bool):
     """Rank 0 measures (or reads from the cache) every real frame; the other processes only make fakes."""
     if not main:
         return FeatureStats(mu=np.zeros(0), sigma=np.zeros((0, 0)), n=0), torch.zeros(0)
-    stats, features = cached_real_stats(dataset, extractor, batch_size=opts.batch, workers=opts.workers)
+    stats, features = cached_real_stats(dataset, extractor, batch_size=opts.batch, workers=opts.workers,
+                                         show_progress=opts.progress)
     return stats, torch.from_numpy(features).to(extractor.device)
 
 

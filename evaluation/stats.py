@@ -111,7 +111,7 @@ def default_workers(device: torch.device) -> int:
 
 def dataset_features(dataset: ImageDataset, extractor, *, max_items: int | None = None, batch_size: int = 64,
                      workers: int | None = None, keep_features: bool = False,
-                     desc: str = "features") -> FeatureAccumulator:
+                     desc: str = "features", show_progress: bool = True) -> FeatureAccumulator:
     """Run every image (or the first `max_items`, in order, as NVIDIA does) through `extractor`, in batches."""
     from tqdm import tqdm
 
@@ -125,7 +125,8 @@ def dataset_features(dataset: ImageDataset, extractor, *, max_items: int | None 
                                          num_workers=workers, collate_fn=_stack_or_error,
                                          pin_memory=device.type == "cuda")
     acc = FeatureAccumulator(keep_features=keep_features)
-    with tqdm(total=count, desc=desc, unit="img", disable=None, dynamic_ncols=True) as bar:
+    with tqdm(total=count, desc=desc, unit="img", disable=None if show_progress else True,
+              dynamic_ncols=True) as bar:
         for batch in loader:
             if isinstance(batch, str):
                 raise DataError(batch)
@@ -210,7 +211,7 @@ def real_stats_cache_path(dataset_sha256: str, n: int, inception_sha256: str) ->
 
 
 def cached_real_stats(dataset: ImageDataset, extractor, *, max_items: int | None = None, batch_size: int = 64,
-                      workers: int | None = None) -> tuple[FeatureStats, np.ndarray]:
+                      workers: int | None = None, show_progress: bool = True) -> tuple[FeatureStats, np.ndarray]:
     """Statistics and features of a dataset's first `max_items` images (all by default), computed once.
 
     Evaluating every snapshot of every sitter measures the same real frames again and again; their features
@@ -228,7 +229,7 @@ def cached_real_stats(dataset: ImageDataset, extractor, *, max_items: int | None
         except (DataError, OSError, ValueError, KeyError):
             pass  # a damaged cache entry is recomputed and replaced
     acc = dataset_features(dataset, extractor, max_items=count, batch_size=batch_size, workers=workers,
-                           keep_features=True, desc="real features")
+                           keep_features=True, desc="real features", show_progress=show_progress)
     stats = acc.stats(inception_sha256=extractor.sha256, source=describe_dataset(dataset),
                       dataset_sha256=dataset.sha256())
     features = acc.features()

@@ -133,7 +133,7 @@ class Demo:
             init_flags = ("--init", init) if init is not None else SMALL_NETWORKS
             self.steps.run("train", "--data", data, "-o", runs, *init_flags, "--kimg", amount, "--snap", amount,
                            "--tick", _kimg(float(amount) / 4), "--workers", str(self.budget.workers),
-                           "--device", self.settings.device, *extra)
+                           "--device", self.settings.device, *extra, *self.quiet)
             run = _newest_run(runs, sitter, data)
             if run is None:
                 raise UsageError(f"training {sitter.name} left no snapshot under {runs}")
@@ -146,7 +146,7 @@ class Demo:
         self.say(f"a quick estimate: {self.budget.num_fakes} fakes against the {reals.name} frames (a real "
                  "evaluation uses 50,000 fakes; with so few, FID reads far higher than it would)")
         self.steps.run("evaluate", run, "--snapshot", snapshot.name, "--data", reals, "--metrics", "fid",
-                       "--num-fakes", str(self.budget.num_fakes), "--device", self.settings.device)
+                       "--num-fakes", str(self.budget.num_fakes), "--device", self.settings.device, *self.quiet)
 
 
 # Fine-tuning settings: a generator learning rate ten times below the preset's, and more R1 than the 32 px rule

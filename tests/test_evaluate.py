@@ -22,6 +22,7 @@ import torch
 
 import tiny_networks
 from eval_runs import child_env, likeness, train_run, write_dataset
+from terminal import on_a_terminal
 from likeness.cli import main
 
 METRICS = ["fid", "kid", "precision", "recall", "precision_video", "memorisation", "separability", "coverage",
@@ -420,7 +421,7 @@ def test_help_describes_every_flag(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 0
     for flag in ("--data", "--snapshot", "--num-fakes", "--metrics", "--batch", "--device", "--trunc",
-                 "--noise-mode", "--copy-percentile", "--copy-window", "--force", "--no-report", "--inception",
+                 "--noise-mode", "--copy-percentile", "--copy-window", "--force", "--no-report", "--inception", "--quiet",
                  "torchrun", "metrics.jsonl", "VGG16"):
         assert flag in result.stdout, flag
 
@@ -477,3 +478,16 @@ def test_evaluate_report_and_gate_with_the_real_weights(trained, tmp_path):
     model = registry.approved["ana"]
     assert model.snapshot == run / "snapshot-000000.064.pt" and model.sha256 == sha256(model.snapshot)
     assert model.entry["consent"] == "synthetic test subject; no real person" and model.entry["num_fakes"] == 8
+
+
+def test_quiet_hides_the_progress_bars_on_a_terminal(trained, tmp_path):
+    run = tmp_path / "ana" / trained["run"].name
+    shutil.copytree(trained["run"], run)
+    args = ["evaluate", run, "--num-fakes", 16, "--batch", 8, "--device", "cpu", "--inception", trained["few"],
+            "--snapshot", "snapshot-000000.032.pt", "--metrics", "fid", "--no-report"]
+    env = child_env(tmp_path / "cache")
+    loud = on_a_terminal(args, tmp_path, env)
+    quiet = on_a_terminal([*args, "--force", "-q"], tmp_path, env)
+    assert "img/s" in loud and "fakes" in loud  # tqdm's bar for the fakes
+    assert "img/s" not in quiet and "%|" not in quiet
+    assert "FID" in quiet  # the result still prints

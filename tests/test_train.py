@@ -586,3 +586,15 @@ def test_help_lists_every_flag(tmp_path):
                  "--lr", "--glr", "--dlr", "--gamma", "--mirror", "--augment", "--seed", "--keep", "--workers",
                  "--precision", "--compile", "--resume", "--init", "--cond", "--dry-run", "torchrun"):
         assert flag in result.stdout, flag
+
+
+def test_quiet_hides_the_kimg_bar_on_a_terminal(data, tmp_path):
+    from terminal import on_a_terminal
+
+    args = ["train", "--data", data["one"], "-o", tmp_path / "runs", *TINY, "--kimg", "0.016", "--snap", "0.016"]
+    env = child_env(tmp_path / "cache")
+    loud = on_a_terminal(args, tmp_path, env)
+    quiet = on_a_terminal([*args, "-q"], tmp_path, env)
+    assert "kimg [" in loud  # the bar's format: "0.02/0.02 kimg [00:01<00:00]"
+    assert "kimg [" not in quiet and "%|" not in quiet
+    assert "tick 0" in quiet and "done:" in quiet  # the tick lines and the result still print

@@ -113,6 +113,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    "datasets")
     g.add_argument("--dry-run", action="store_true", help="check the inputs and print the resolved config as "
                    "JSON; write nothing")
+    cc.add_quiet_flag(g, help="no kimg progress bar (the tick lines still print)")
 
 
 def options_from_args(args: argparse.Namespace):
@@ -149,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
         from training.loop import train
 
-        code = train(plan, env)
+        code = train(plan, env, progress=cc.shows_progress(args))
         distributed.barrier(env)  # rank 0 may still be writing its last snapshot
     finally:
         distributed.teardown(env)

@@ -98,8 +98,9 @@ class RunReport:
 
     On other ranks it prints and writes nothing."""
 
-    def __init__(self, plan: Plan, state: TrainingState, out=sys.stdout):
+    def __init__(self, plan: Plan, state: TrainingState, out=sys.stdout, progress: bool = True):
         self.plan = plan
+        self.progress = progress  # the kimg bar (on a terminal); tick lines print either way
         self.cfg = plan.config
         self.state = state
         self.active = state.env.is_main
@@ -238,7 +239,7 @@ def run_loop(state: TrainingState, report: RunReport, stop: StopRequest) -> int:
         from tqdm import tqdm
 
         pbar = tqdm(total=round(total_nimg / 1000, 3), initial=round(state.cur_nimg / 1000, 3), unit="kimg",
-                    dynamic_ncols=True, disable=None, file=sys.stderr,
+                    dynamic_ncols=True, disable=None if report.progress else True, file=sys.stderr,
                     bar_format="{l_bar}{bar}| {n:.2f}/{total:.2f} kimg [{elapsed}<{remaining}{postfix}]")
     stop_reason = None
     last_snapshot_nimg = state.cur_nimg if report.plan.mode == "resume" else None
@@ -296,12 +297,12 @@ def run_loop(state: TrainingState, report: RunReport, stop: StopRequest) -> int:
     return 0
 
 
-def train(plan: Plan, env: DistEnv, out=sys.stdout) -> int:
+def train(plan: Plan, env: DistEnv, out=sys.stdout, progress: bool = True) -> int:
     """Run the plan in this process (one rank of a torchrun job, or alone). Returns the exit code."""
     stop = StopRequest(env, announce=env.is_main)
     stop.install()
     try:
         state = TrainingState(plan, env)
-        return run_loop(state, RunReport(plan, state, out=out), stop)
+        return run_loop(state, RunReport(plan, state, out=out, progress=progress), stop)
     finally:
         stop.restore()
