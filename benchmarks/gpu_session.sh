@@ -3,7 +3,8 @@
 # so a session with a borrowed GPU (30 minutes of device time in all, start-up included) spends it measuring.
 # In order of what the issues need most (the machine stays warm only 30 s between calls: issue them back to back):
 #
-#   converge  OUT   first call: the demo clip -> a 128 px 10 fps dataset (1,200 frames) -> `likeness train`
+#   converge  OUT   first call: an invented sitter's clip (training/footage/demo_clip.py, $DEMO_SECONDS s)
+#                   -> `likeness prepare` a 128 px 10 fps dataset (1,200 frames) -> `likeness train`
 #                   for $TRAIN_SECONDS, stopped with SIGINT (which writes a snapshot); the next call resumes
 #                   the same run for as long again, and so on: two calls make the issue's >= 15 minutes.
 #                   Each call copies the first, middle and newest fakes grids, the reals, config.json and
@@ -18,6 +19,9 @@
 #                   filmstrip of 8, once with CUDA-OpenGL interop and once with the pbo upload; then
 #                   bf16_difference (bf16 against float32 synthesis, in grey levels)                    ~3-5 min
 #   export    OUT   export_speed: 1080p30 encode speed, H.264 and ProRes                                ~1-2 min
+#   demo-model OUT  `likeness demo-model --kimg $DEMO_MODEL_KIMG` on the GPU: a sharper bundled model for
+#                   `likeness demo`, packed into OUT/demo-model.pt (+ .json); commit it only after the demo's
+#                   gate still separates the sitters (docs/demo.md)                                    ~5-8 min
 #
 # `benchmarks/gpu_session.sh --plan` prints which steps RESULTS.md already records (a line
 # `<!-- gpu-step: NAME YYYY-MM-DD -->` under the figures) and which remain, with their minutes, in order.
@@ -27,10 +31,10 @@
 # without the project's packages needs av and tqdm carried as wheels for its Python (torch, numpy, pillow, scipy and
 # pyyaml are usually there; tensorboard is optional).
 # Overridable: PYTHON (python3), TRAIN_SECONDS (450), CONVERGE_RES (128), DEMO_SECONDS (120), EVAL_FAKES (2000),
-# COMPILE (1), DEVICE (auto).
+# DEMO_MODEL_KIMG (400), COMPILE (1), DEVICE (auto).
 set -euo pipefail
 
-STEPS="converge:8 train:6 generator:4 evaluate-speed:4 evaluate:3 render:3 export:2"
+STEPS="converge:8 train:6 generator:4 evaluate-speed:4 evaluate:3 render:3 export:2 demo-model:7"
 if [ "${1:-}" = "--plan" ]; then
     results="$(dirname "$0")/RESULTS.md"
     left=0
@@ -47,20 +51,22 @@ if [ "${1:-}" = "--plan" ]; then
     exit 0
 fi
 
-step=${1:?usage: benchmarks/gpu_session.sh converge|train|generator|evaluate-speed|evaluate|render|export OUTDIR (or --plan)}
-out=${2:?usage: benchmarks/gpu_session.sh converge|train|generator|evaluate-speed|evaluate|render|export OUTDIR (or --plan)}
+usage="usage: benchmarks/gpu_session.sh converge|train|generator|evaluate-speed|evaluate|render|export|demo-model OUTDIR (or --plan)"
+step=${1:?$usage}
+out=${2:?$usage}
 py=${PYTHON:-python3}
 train_seconds=${TRAIN_SECONDS:-450}
 res=${CONVERGE_RES:-128}
 demo_seconds=${DEMO_SECONDS:-120}
 eval_fakes=${EVAL_FAKES:-2000}
+demo_model_kimg=${DEMO_MODEL_KIMG:-400}
 compile=${COMPILE:-1}
 device=${DEVICE:-auto}
 work=.gpu-run
 case "$step" in
-converge | train | generator | evaluate-speed | evaluate | render | export) ;;
+converge | train | generator | evaluate-speed | evaluate | render | export | demo-model) ;;
 *)
-    echo "unknown step '$step': use converge, train, generator, evaluate-speed, evaluate, render or export (or --plan)" >&2
+    echo "unknown step '$step': use converge, train, generator, evaluate-speed, evaluate, render, export or demo-model (or --plan)" >&2
     exit 2
     ;;
 esac
@@ -99,8 +105,12 @@ train)
 converge)
     run=$(run_dir)
     if [ -z "$run" ]; then
-        "$py" -m likeness demo --out "$work/demo" --size "$res" --duration "$demo_seconds" -q
-        data=$(ls "$work"/demo/sitter-10fps-*.zip)
+        mkdir -p "$work/demo"
+        "$py" -c 'import sys; from training.footage.demo_clip import write_demo_clip
+write_demo_clip(sys.argv[1], duration=float(sys.argv[2]), seed=1)' "$work/demo/sitter.mp4" "$demo_seconds"
+        data="$work/demo/sitter-10fps-$res.zip"
+        "$py" -m likeness prepare "$work/demo/sitter.mp4" --person Demo-sitter --consent \
+            "Invented by training/footage/demo_clip.py (seed 1): no real person" --fps 10 --size "$res" -o "$data" -q
         status=0
         timeout -s INT "$train_seconds" "$py" -m likeness train --data "$data" --out "$work/runs" \
             --kimg 100000 --tick 4 --snap 20 --keep 0 --device "$device" || status=$?
@@ -119,6 +129,10 @@ print("\n".join(dict.fromkeys(r["grid"] for r in map(json.loads, open(sys.argv[1
     [ "$middle" = "${grids[-1]}" ] || cp "$run/$middle" "$out/"
     cp "$run/${grids[-1]}" "$out/"
     tail -n 1 "$run/log.jsonl"
+    ;;
+demo-model)
+    "$py" -m likeness demo-model --kimg "$demo_model_kimg" --device "$device" --work "$work/demo-model" \
+        -o "$out/demo-model.pt"
     ;;
 evaluate)
     run=$(run_dir)
