@@ -31,8 +31,8 @@ BASE_GAMMA = "0.5"
 
 def base_train_argv(data: Path, runs: Path, kimg: float, device: str) -> list[str]:
     return ["train", "--data", str(data), "-o", str(runs), "--person", "demo-base", "--kimg", f"{kimg:g}",
-            "--tick", "2", "--snap", "10", "--keep", "3", *SMALL_NETWORKS, "--gamma", BASE_GAMMA, "--workers", "0", "--seed", "0",
-            "--device", device]
+            "--tick", "2", "--snap", "10", "--keep", "3", *SMALL_NETWORKS, "--gamma", BASE_GAMMA, "--workers", "0",
+            "--seed", "0", "--device", device]
 
 
 def pack_demo_model(snapshot: Path, out: Path, provenance: dict[str, Any]) -> int:

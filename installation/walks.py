@@ -24,10 +24,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from installation.walk_kinds import INTERPOLATIONS, MODES, SPACES
 from training.errors import DataError
 from training.networks import zs_from_seeds
-
-from installation.walk_kinds import INTERPOLATIONS, MODES, SPACES
 
 
 @dataclass(frozen=True)
