@@ -16,8 +16,10 @@
 #   evaluate  OUT   FID/KID/precision-recall/memorisation/separability of the converge run's snapshots
 #                   ($EVAL_FAKES fakes each, all reals), report.md and report.html                      ~2-3 min
 #   render    OUT   render_speed: 1920x1080 offscreen, one 1024 px model, a 4x3 grid of 12 models, a
-#                   filmstrip of 8, once with CUDA-OpenGL interop and once with the pbo upload; then
-#                   bf16_difference (bf16 against float32 synthesis, in grey levels)                    ~3-5 min
+#                   filmstrip of 8, once with CUDA-OpenGL interop and once with the pbo upload, the grid
+#                   once more drawn across models (--cross-batch); cross_model_batch (one synthesis call
+#                   for 4 and 12 models against one call each); then bf16_difference (bf16 against
+#                   float32 synthesis, in grey levels)                                                  ~4-6 min
 #   export    OUT   export_speed: 1080p30 encode speed, H.264 and ProRes                                ~1-2 min
 #   demo-model OUT  `likeness demo-model --kimg $DEMO_MODEL_KIMG` on the GPU: a sharper bundled model for
 #                   `likeness demo`, packed into OUT/demo-model.pt (+ .json); commit it only after the demo's
@@ -34,7 +36,7 @@
 # DEMO_MODEL_KIMG (400), COMPILE (1), DEVICE (auto).
 set -euo pipefail
 
-STEPS="converge:8 train:6 generator:4 evaluate-speed:4 evaluate:3 render:3 export:2 demo-model:7"
+STEPS="converge:8 train:6 generator:4 evaluate-speed:4 evaluate:3 render:4 export:2 demo-model:7"
 if [ "${1:-}" = "--plan" ]; then
     results="$(dirname "$0")/RESULTS.md"
     left=0
@@ -94,6 +96,9 @@ render)
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$out/gpu.txt" || true
     "$py" benchmarks/render_speed.py --device "$device" --upload interop --out "$out/render_speed.jsonl"
     "$py" benchmarks/render_speed.py --device "$device" --upload pbo --out "$out/render_speed.jsonl"
+    "$py" benchmarks/render_speed.py --device "$device" --upload interop --cases grid --cross-batch \
+        --out "$out/render_speed.jsonl"
+    "$py" benchmarks/cross_model_batch.py --device "$device" --out "$out/cross_model_batch.jsonl"
     "$py" benchmarks/bf16_difference.py --device "$device" --out "$out/bf16_difference.jsonl"
     ;;
 export)

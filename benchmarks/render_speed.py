@@ -7,7 +7,8 @@ Offscreen through EGL at 1920x1080, config-F generators with random weights (spe
   filmstrip  a filmstrip of 8 frames of one 1024 px model
 Every frame is read back to host memory, as an export does (a live window would present instead). `--upload` picks
 the path images take to OpenGL (installation/uploads.py: auto, interop, pbo, host); each JSON line records the one
-that ran (`upload`: interop falls back to pbo without cuda-bindings). One JSON line per case.
+that ran (`upload`: interop falls back to pbo without cuda-bindings); `--cross-batch` draws the grid's twelve
+models in one synthesis call instead of twelve. One JSON line per case.
 
     python benchmarks/render_speed.py                   # on a GPU
     python benchmarks/render_speed.py --tiny            # CPU smoke test: 32 px models, 320x180, few frames
@@ -67,7 +68,7 @@ def measure(case: str, args, device) -> dict:
     pool = build_pool(12 if case == "grid" else 1, args.resolution, args, device)
     width, height = args.size
     output = OffscreenOutput(width, height)
-    renderer = Renderer(pool, output, upload=args.upload)
+    renderer = Renderer(pool, output, upload=args.upload, cross_batch=args.cross_batch)
     times = []
     for k in range(args.warmup + args.frames):
         t = k / 60
@@ -85,7 +86,8 @@ def measure(case: str, args, device) -> dict:
     return {"benchmark": "render_speed", "case": case, "size": f"{width}x{height}", "resolution": args.resolution,
             "windows": len(case_request(case, pool, width, height, 0.0).windows), "frames": args.frames,
             "fps": float(1e3 / times_ms.mean()), "p50_ms": float(np.percentile(times_ms, 50)),
-            "p99_ms": float(np.percentile(times_ms, 99)), "upload": ran, "upload_asked": args.upload, "device": str(device),
+            "p99_ms": float(np.percentile(times_ms, 99)), "upload": ran, "upload_asked": args.upload,
+            "cross_batch": args.cross_batch, "device": str(device),
             "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or "cpu",
             "torch": torch.__version__, "threads": torch.get_num_threads(),
             "date": datetime.date.today().isoformat()}
@@ -100,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--upload", choices=("auto", "interop", "pbo", "host"), default="auto",
                    help="how images reach OpenGL (default auto: interop on CUDA, host on a CPU)")
+    p.add_argument("--cross-batch", action="store_true",
+                   help="one synthesis call across the grid's models (installation/cross_batch.py)")
     p.add_argument("--out", type=Path, help="append the JSON lines here too")
     args = p.parse_args(argv)
     import torch

@@ -5,7 +5,8 @@ opaque) and nothing else, so what is drawn is a pure function of the request: a 
 clock and control state, live and export alike, and the same request gives the same pixels. Windows are grouped
 by (model, level): a window smaller than a model's resolution stops synthesis at the first level at least as
 large as it is on screen (the skip generator's RGB there), so a 4x3 grid of 1024 px models at 1080p draws 256 px
-images. How images reach OpenGL is `installation/uploads.py`'s choice (`upload=`): CUDA-OpenGL interop on CUDA
+images. With `cross_batch`, the groups of one architecture and level are one synthesis call across models
+(`installation/cross_batch.py`). How images reach OpenGL is `installation/uploads.py`'s choice (`upload=`): CUDA-OpenGL interop on CUDA
 (the images never leave the GPU), a pixel-unpack buffer from pinned memory, or a plain host texture write.
 """
 
@@ -17,6 +18,7 @@ import numpy as np
 import torch
 
 from installation.compositor import Compositor, Quad
+from installation.cross_batch import StackCache, architecture, pad_to
 from installation.layouts import RGBA, Arrangement, Rect, level_of_detail
 from installation.model_pool import ModelPool, log
 from installation.uploads import PboUpload, choose_upload
@@ -59,8 +61,10 @@ def windows_for(arrangement: Arrangement, people: list[str], walk: WalkSpec, wal
 class Renderer:
     """Draws frame requests from a pool of models into an output (offscreen framebuffer or window)."""
 
-    def __init__(self, pool: ModelPool, output, *, reseed: int = 0, upload: str = "auto"):
+    def __init__(self, pool: ModelPool, output, *, reseed: int = 0, upload: str = "auto",
+                 cross_batch: bool = False):
         self.pool = pool
+        self.cross_batch = cross_batch
         self.output = output
         self.reseed = reseed
         self.compositor = Compositor(output.ctx)
@@ -68,6 +72,8 @@ class Renderer:
         self.images_drawn = 0
         self._scratch = None
         self._directions: dict[str, torch.Tensor] = {}
+        self._architectures: dict[str, tuple] = {}
+        self._stacks = StackCache()
         device = next(next(iter(pool.models.values())).G.parameters()).device if pool.models else "cpu"
         self.uploads = choose_upload(upload, output.ctx, device)
 
@@ -77,6 +83,8 @@ class Renderer:
         self.pool = pool
         self._samplers.clear()
         self._directions.clear()
+        self._architectures.clear()
+        self._stacks.clear()
 
     def sampler(self, person: str, walk: WalkSpec) -> WalkSampler:
         key = (person, walk, self.reseed)
@@ -97,13 +105,30 @@ class Renderer:
             level = level_of_detail(max(win.image[2], win.image[3]), G.img_resolution)
             groups.setdefault((person, level), []).append(i)
         out: list[tuple[int, np.ndarray] | None] = [None] * len(request.windows)
-        for (person, level), members in groups.items():
-            pixels = self._synthesize(person, level, [request.windows[i] for i in members], request.directions)
-            if pixels is None:
-                continue
-            for i, image in zip(members, pixels):
-                out[i] = (level, image)
+        for batch in self._batches(groups):
+            latents = [self._latents(person, [request.windows[i] for i in groups[person, level]],
+                                     request.directions) for person, level in batch]
+            for (person, level), pixels in zip(batch, self._synthesize(batch, latents)):
+                if pixels is None:
+                    continue
+                for i, image in zip(groups[person, level], pixels):
+                    out[i] = (level, image)
         return out
+
+    def _batches(self, groups: dict[tuple[str, int], list[int]]) -> list[list[tuple[str, int]]]:
+        """Which (person, level) groups share one synthesis call: each its own, or with cross_batch all those of
+        one architecture and level together."""
+        if not self.cross_batch:
+            return [[key] for key in groups]
+        together: dict[tuple, list[tuple[str, int]]] = {}
+        for person, level in groups:
+            together.setdefault((self._architecture(person), level), []).append((person, level))
+        return list(together.values())
+
+    def _architecture(self, person: str) -> tuple:
+        if person not in self._architectures:
+            self._architectures[person] = architecture(self.pool.models[person].G.synthesis)
+        return self._architectures[person]
 
     def directions(self, person: str) -> torch.Tensor:
         """The person's SeFa directions, computed once (milliseconds) when first asked for."""
@@ -113,9 +138,9 @@ class Renderer:
             self._directions[person] = sefa_directions(self.pool.models[person].G)
         return self._directions[person]
 
-    def _synthesize(self, person: str, level: int, windows: list[WindowRequest],
-                    directions: dict[int, float] | None = None) -> list | None:
-        model = self.pool.models[person]
+    def _latents(self, person: str, windows: list[WindowRequest], directions: dict[int, float] | None = None
+                 ) -> torch.Tensor:
+        """The windows' w [N, num_ws, w_dim] on the person's walks, moved along the asked directions."""
         by_walk: dict[WalkSpec, list[int]] = {}
         for i, win in enumerate(windows):
             by_walk.setdefault(win.walk, []).append(i)
@@ -132,7 +157,20 @@ class Renderer:
             move = offset(self.directions(person), directions)
             if move is not None:
                 ws = ws + move.to(ws.device)
-        img = model.G.synthesis(ws, noise_mode="const", max_resolution=level)
+        return ws
+
+    def _synthesize(self, batch: list[tuple[str, int]], latents: list[torch.Tensor]) -> list[list | None]:
+        """Per group, its windows' images in the upload path's form, or None for a model just retired."""
+        if len(batch) == 1:
+            (person, level), = batch
+            img = self.pool.models[person].G.synthesis(latents[0], noise_mode="const", max_resolution=level)
+            return [self._pixels(person, img)]
+        people = tuple(person for person, _ in batch)
+        stack = self._stacks.get(people, [self.pool.models[person].G.synthesis for person in people])
+        imgs = stack(pad_to(latents), max_resolution=batch[0][1])
+        return [self._pixels(person, imgs[m, :len(latents[m])]) for m, person in enumerate(people)]
+
+    def _pixels(self, person: str, img: torch.Tensor) -> list | None:
         if not torch.isfinite(img).all():
             self.pool.retire(person, "its generator produced NaN or infinite pixels")
             return None

@@ -105,9 +105,18 @@ class Conv2dLayer(torch.nn.Module):
 
 
 def _format_of(x: torch.Tensor) -> torch.memory_format:
-    """channels_last when x is laid out so (and not trivially both), so weights are cast once into cuDNN's layout."""
-    if x.ndim == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
-        return torch.channels_last
+    """channels_last when x is laid out so (and not trivially both), so weights are cast once into cuDNN's layout.
+
+    Inside torch.func.vmap (the renderer's batch across models, installation/cross_batch.py) a tensor's layout
+    cannot be asked; there the default layout is the answer.
+    """
+    if x.ndim != 4 or x.is_contiguous():
+        return torch.contiguous_format
+    try:
+        if x.is_contiguous(memory_format=torch.channels_last):
+            return torch.channels_last
+    except RuntimeError:  # "NYI: querying is_contiguous inside of vmap"
+        pass
     return torch.contiguous_format
 
 
