@@ -34,7 +34,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--registry", metavar="REGISTRY", help="another registry than the show names")
     p.add_argument("--size", type=cc.size_wh, metavar="WxH", help="output size (default: the show's)")
     p.add_argument("--monitor", type=cc.non_negative_int, metavar="N", help="which monitor (default: the first)")
-    p.add_argument("--fullscreen", action="store_true", help="fill the monitor (cursor hidden)")
+    p.add_argument("--fullscreen", action="store_true",
+                   help="fill the monitor (cursor hidden; a monitor of another size shows the frame scaled to fit)")
     p.add_argument("--stats", action="store_true", help="overlay fps, frame times, images/s, memory, dropped frames")
     p.add_argument("--offscreen", action="store_true", help="no window: draw through EGL (headless; needs --frames)")
     p.add_argument("--frames", type=cc.positive_int, metavar="N", help="stop after N frames")

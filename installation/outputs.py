@@ -54,8 +54,40 @@ class OffscreenOutput:
         self.fbo.release()
 
 
+PRESENT_VERTEX = """
+#version 330
+out vec2 uv;
+void main() {
+    vec2 corner = vec2(gl_VertexID & 1, gl_VertexID >> 1);
+    uv = corner;
+    gl_Position = vec4(corner * 2.0 - 1.0, 0.0, 1.0);
+}
+"""
+PRESENT_FRAGMENT = """
+#version 330
+uniform sampler2D frame;
+in vec2 uv;
+out vec4 colour;
+void main() { colour = vec4(texture(frame, uv).rgb, 1.0); }
+"""
+
+
+def fit_inside(screen: tuple[int, int], picture: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The largest rectangle of the picture's aspect centred in the screen (x, y, width, height in pixels): a
+    1920x1080 show on a 1920x1200 projector gets bars above and below, never a stretch."""
+    (sw, sh), (pw, ph) = screen, picture
+    scale = min(sw / pw, sh / ph)
+    width, height = max(1, min(sw, round(pw * scale))), max(1, min(sh, round(ph * scale)))
+    return (sw - width) // 2, (sh - height) // 2, width, height
+
+
 class WindowOutput:
-    """A GLFW window: a chosen monitor, fullscreen or not, vsync, hidden cursor; its default framebuffer."""
+    """A GLFW window: a chosen monitor, fullscreen or not, vsync, hidden cursor.
+
+    Frames are drawn into a framebuffer of the output size (the pixels an export writes) and presented scaled to
+    fit whatever the window's framebuffer is: a monitor that cannot switch to the output's size, a high-DPI
+    screen, a projector of another aspect (black bars).
+    """
 
     def __init__(self, width: int, height: int, *, title: str = "likeness", monitor: int | None = None,
                  fullscreen: bool = False, vsync: bool = True, hide_cursor: bool = False, visible: bool = True):
@@ -94,6 +126,10 @@ class WindowOutput:
             glfw.set_input_mode(self.window, glfw.CURSOR, glfw.CURSOR_HIDDEN)
         self.ctx = moderngl.create_context(require=330)
         self.size = (width, height)
+        self.fbo = self.ctx.framebuffer(color_attachments=[self.ctx.texture((width, height), 4)])
+        self.fbo.color_attachments[0].filter = (moderngl.LINEAR, moderngl.LINEAR)
+        self._present = self.ctx.vertex_array(self.ctx.program(vertex_shader=PRESENT_VERTEX,
+                                                               fragment_shader=PRESENT_FRAGMENT), [])
         self.keys: list[int] = []
         self.monitor_index, self.hide_cursor = monitor or 0, hide_cursor
         self._windowed: tuple[int, int, int, int] | None = None  # x, y, width, height before going fullscreen
@@ -104,7 +140,7 @@ class WindowOutput:
             self.keys.append(key)
 
     def begin(self) -> None:
-        self.ctx.screen.use()
+        self.fbo.use()
 
     @property
     def fullscreen(self) -> bool:
@@ -137,7 +173,24 @@ class WindowOutput:
             log.warning("f: fullscreen could not be toggled (%s); the window stays as it is", err)
             return False
 
+    def present(self) -> None:
+        """The frame into the window's back buffer, fitted to its framebuffer (black around it)."""
+        import moderngl
+
+        screen = self.ctx.screen
+        screen_size = tuple(self.glfw.get_framebuffer_size(self.window))
+        screen.use()
+        # moderngl knows the default framebuffer at the size it had when the context was made: set both
+        # rectangles to its size now (fullscreen, or a high-DPI screen), or drawing is clipped to the old one
+        screen.viewport = screen.scissor = (0, 0, *screen_size)
+        screen.clear(0.0, 0.0, 0.0, 1.0)
+        screen.viewport = fit_inside(screen_size, self.size)
+        self.ctx.disable(moderngl.BLEND)
+        self.fbo.color_attachments[0].use(0)
+        self._present.render(moderngl.TRIANGLE_STRIP, vertices=4)
+
     def finish(self) -> None:
+        self.present()
         self.glfw.swap_buffers(self.window)
         self.glfw.poll_events()
 
@@ -145,11 +198,19 @@ class WindowOutput:
         return bool(self.glfw.window_should_close(self.window))
 
     def read_rgb(self) -> np.ndarray:
-        """The back buffer as drawn (call before `finish`), height x width x 3 uint8, top row first."""
+        """The frame as drawn, at the output size, height x width x 3 uint8, top row first."""
         width, height = self.size
+        raw = self.fbo.read(components=3, alignment=1)
+        return np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3)[::-1].copy()
+
+    def read_screen(self) -> np.ndarray:
+        """What the window shows (call after `present`, before the swap), at its framebuffer's size. After a size
+        change the drawable follows at the next swap: one frame later."""
+        width, height = self.glfw.get_framebuffer_size(self.window)
         raw = self.ctx.screen.read(viewport=(0, 0, width, height), components=3, alignment=1)
         return np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3)[::-1].copy()
 
     def release(self) -> None:
+        self.fbo.release()
         self.glfw.destroy_window(self.window)
         self.glfw.terminate()

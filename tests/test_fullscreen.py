@@ -1,6 +1,6 @@
 """`f` in a show's window: a real GLFW window under Xvfb goes fullscreen on the monitor (its size becomes the
 monitor's video mode, the only one Xvfb has) and back to its window size and place; the key reaches the toggle
-through the live show's key handling."""
+through the live show's key handling. Fullscreen, the frame is scaled to fit the monitor with black bars."""
 
 import os
 import subprocess
@@ -13,6 +13,7 @@ from tests.conftest import ROOT
 SCRIPT = """
 import time
 import glfw
+import numpy as np
 from installation.live_show import _key_controls
 from installation.outputs import WindowOutput
 
@@ -35,6 +36,24 @@ events, quit_now, stats = _key_controls(window, 0.0)
 assert events == [] and not quit_now and not stats and window.keys == []
 assert window.fullscreen
 assert settle(window, monitor) == monitor, (glfw.get_window_size(window.window), monitor)
+# the 160x90 frame is shown scaled to fit the monitor, its aspect kept, black around it (from the next frame on:
+# the drawable takes its new size at a swap)
+window.finish()
+quadrants = {(0, 0): (255, 0, 0), (80, 0): (0, 255, 0), (0, 45): (0, 0, 255), (80, 45): (255, 255, 0)}
+window.begin()
+for (x, y), rgb in quadrants.items():  # (x, y) from the top left; GL counts rows from the bottom
+    window.fbo.clear(*(c / 255 for c in rgb), 1.0, viewport=(x, 90 - y - 45, 80, 45))
+window.present()
+shown = window.read_screen().astype(int)
+assert shown.shape == (monitor[1], monitor[0], 3), shown.shape
+scale = min(monitor[0] / 160, monitor[1] / 90)
+want_w, want_h = 160 * scale, 90 * scale
+rows, cols = np.nonzero(shown.sum(axis=2))
+assert abs(cols.max() + 1 - cols.min() - want_w) <= 1 and abs(rows.max() + 1 - rows.min() - want_h) <= 1
+assert abs(cols.min() - (monitor[0] - want_w) / 2) <= 1 and abs(rows.min() - (monitor[1] - want_h) / 2) <= 1
+for (x, y), rgb in quadrants.items():
+    cx, cy = cols.min() + (x + 40) * scale, rows.min() + (y + 22) * scale
+    assert tuple(shown[int(cy), int(cx)]) == rgb, ((x, y), shown[int(cy), int(cx)], rgb)
 assert window.toggle_fullscreen() is False and not window.fullscreen
 assert settle(window, (160, 90)) == (160, 90)
 window.monitor_index = 7                           # a monitor the display does not have: logged, nothing changes
@@ -52,3 +71,18 @@ def test_f_fills_the_monitor_and_comes_back():
     done = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr
     assert "the display reports no monitor 7 to fill" in done.stderr
+
+
+def test_fit_inside_keeps_the_aspect_and_centres():
+    from installation.outputs import fit_inside
+
+    assert fit_inside((1920, 1200), (1920, 1080)) == (0, 60, 1920, 1080)  # bars above and below
+    assert fit_inside((1280, 1024), (1920, 1080)) == (0, 152, 1280, 720)
+    assert fit_inside((1440, 1080), (1080, 1080)) == (180, 0, 1080, 1080)  # bars at the sides
+    assert fit_inside((3840, 2160), (1920, 1080)) == (0, 0, 3840, 2160)  # scaled up, exactly
+    for screen, picture in (((641, 479), (160, 90)), ((1366, 768), (1024, 1024)), ((800, 600), (7, 3))):
+        x, y, w, h = fit_inside(screen, picture)
+        assert 0 <= x and 0 <= y and x + w <= screen[0] and y + h <= screen[1]
+        assert abs(w / h - picture[0] / picture[1]) < 2 / min(w, h)  # the aspect, within a pixel's rounding
+        assert w == screen[0] or h == screen[1]  # as large as fits
+        assert abs(x - (screen[0] - x - w)) <= 1 and abs(y - (screen[1] - y - h)) <= 1  # centred

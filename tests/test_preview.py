@@ -87,7 +87,8 @@ registry, out = Path(sys.argv[1]), sys.argv[2]
 window = WindowOutput(160, 90, vsync=False)
 preview = Preview(PreviewOptions(registry, size=(160, 90), seconds=1.0), ModelPool.from_registry(registry), window)
 preview.draw(0.4)
-np.save(out, window.read_rgb())
+window.present()
+np.save(out, np.stack([window.read_rgb(), window.read_screen()]))  # the frame, and what the window shows
 window.finish()
 window.release()
 """
@@ -106,10 +107,10 @@ def test_a_window_shows_the_pixels_of_the_offscreen_path(registry, tmp_path):
     done = subprocess.run([sys.executable, "-c", WINDOW_SCRIPT, str(registry), str(tmp_path / "shown.npy")],
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    shown = np.load(tmp_path / "shown.npy")
+    frame, shown = np.load(tmp_path / "shown.npy")
     out = OffscreenOutput(160, 90)
     Preview(PreviewOptions(registry, size=(160, 90), seconds=1.0), ModelPool.from_registry(registry), out).draw(0.4)
-    assert shown.std() > 5 and np.array_equal(shown, out.read_rgb())
+    assert shown.std() > 5 and np.array_equal(frame, out.read_rgb()) and np.array_equal(shown, frame)
 
 
 @pytest.mark.parametrize("args,message", [
