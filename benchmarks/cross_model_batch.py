@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Does one synthesis call across models beat one call per model? The renderer's grid question, generator only.
 
-M same-architecture config-F generators (or copies of a trained one, `--snapshot`) with random weights (as render_speed builds them: reduced-precision top
-blocks and channels_last on CUDA), B windows each, synthesis stopped at the grid windows' level of detail (256 px
-for 1024 px models in a 4x3 grid at 1080p). Timed both ways on the same latents, call by call after a warm-up
-(CUDA events on a GPU): `per_model` loops over the models, `stacked` is installation.cross_batch.StackedSynthesis
-(torch.func.vmap over stacked weights). Each JSON line gives both medians, their ratio (per_model / stacked: above
-1 means stacking pays) and the largest difference between the two ways' images in grey levels.
+M same-architecture config-F generators (or copies of a trained one, `--snapshot`) with random weights (as
+render_speed builds them: reduced-precision top blocks and channels_last on CUDA), B windows each, synthesis stopped
+at the grid windows' level of detail (512 px for 1024 px models in a 4x3 grid at 1080p: 344 px windows). Timed both
+ways on the same latents, call by call after a warm-up (CUDA events on a GPU): `per_model` loops over the models,
+`stacked` is installation.cross_batch.StackedSynthesis (torch.func.vmap over stacked weights). Each JSON line gives
+both medians, their ratio (per_model / stacked: above 1 means stacking pays) and the largest difference between the
+two ways' images in grey levels.
 
-    python benchmarks/cross_model_batch.py                     # on a GPU: 12 models of 1024 px at level 256
+    python benchmarks/cross_model_batch.py                     # on a GPU: 12 models of 1024 px at level 512
     python benchmarks/cross_model_batch.py --tiny              # CPU smoke test: 32 px models
     python benchmarks/cross_model_batch.py --snapshot installation/demo_assets/demo-model.pt --models 3
 """
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models", type=int, nargs="+", default=[4, 12], help="how many models (default 4 12)")
     p.add_argument("--batches", type=int, nargs="+", default=[1, 2], help="windows per model (default 1 2)")
-    p.add_argument("--level", type=int, default=256, help="where synthesis stops (default 256)")
+    p.add_argument("--level", type=int, default=512, help="where synthesis stops (default 512)")
     p.add_argument("--snapshot", type=Path, help="time copies of this trained generator instead of config F")
     p.add_argument("--device", default="auto")
     p.add_argument("--warmup", type=int, default=10)

@@ -3,7 +3,7 @@
 
 Offscreen through EGL at 1920x1080, config-F generators with random weights (speed does not depend on them):
   single     one 1024 px model full screen (a 1024 px window: the full network)
-  grid       a 4x3 grid of 12 windows from 12 different 1024 px models (256 px levels of detail at 1080p)
+  grid       a 4x3 grid of 12 windows from 12 different 1024 px models (344 px windows: 512 px levels of detail)
   filmstrip  a filmstrip of 8 frames of one 1024 px model
 Every frame is read back to host memory, as an export does (a live window would present instead). `--upload` picks
 the path images take to OpenGL (installation/uploads.py: auto, interop, pbo, host); each JSON line records the one

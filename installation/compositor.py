@@ -102,6 +102,7 @@ class Compositor:
         self.side = 0
         self.layers = 0
         self.components = 3  # 4 for CUDA-OpenGL interop (CUDA registers RGBA8 images only)
+        self.generation = 0  # counts the arrays made
 
     def _vertex_array(self) -> moderngl.VertexArray:
         return self.ctx.vertex_array(self.program, [
@@ -109,8 +110,16 @@ class Compositor:
             (self.instances, "4f 4f 1f 4f/i", "rect", "uv_rect", "layer", "colour"),
         ])
 
+    def reallocates(self, side: int, layers: int, components: int | None = None) -> bool:
+        """Whether `reserve` with these would delete the array and make a new one."""
+        if self.array is None:
+            return False
+        changed = components is not None and components != self.components
+        return changed or side > self.side or layers > self.layers
+
     def reserve(self, side: int, layers: int, components: int | None = None) -> None:
-        """Make sure the array holds `layers` images of up to side x side; it only ever grows (no churn)."""
+        """Make sure the array holds `layers` images of up to side x side; it only ever grows (no churn). Each new
+        array gets a new `generation`, which is how an interop registration knows it is stale."""
         if components is not None and components != self.components:
             self.components = components
             if self.array is not None:
@@ -122,6 +131,7 @@ class Compositor:
         if self.array is not None:
             self.array.release()
         self.array = self.ctx.texture_array((side, side, layers), self.components, dtype="f1")
+        self.generation += 1
         self.array.filter = (moderngl.LINEAR, moderngl.LINEAR)
         self.array.repeat_x = self.array.repeat_y = False
         self.side, self.layers = side, layers

@@ -155,7 +155,7 @@ def run_show(options: LiveOptions, osc_settings, say=print) -> FrameStats:
                     index = round(t * rate)
                     Image.fromarray(output.read_rgb()).save(options.save_frames / f"{index:06d}.png")
                 output.finish()
-                stats.add(time.perf_counter() - t0, renderer.images_drawn - before)
+                stats.add(time.perf_counter() - t0, renderer.images_drawn - before, t)
                 frame += 1
     finally:
         if watcher is not None:

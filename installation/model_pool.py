@@ -125,7 +125,7 @@ def _load_entry(registry: Path, name: str, entry: dict, device, allow_unapproved
     snapshot = resolve_from_registry(str(entry["snapshot"]), registry)
     if not snapshot.is_file():
         raise _Refused(f"its snapshot {snapshot} is not there")
-    sha = file_sha256(snapshot, use_cache=True)
+    sha = file_sha256(snapshot, use_cache=False)  # read it all: a file edited in place may keep size and mtime
     if entry.get("sha256") != sha:
         if not allow_unapproved:
             raise _Refused(f"its snapshot {snapshot} changed since it was approved (sha256 differs)")

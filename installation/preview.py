@@ -148,7 +148,7 @@ def soak(preview: Preview, frames: int, say=print) -> dict[str, float]:
         before = preview.renderer.images_drawn
         preview.draw(k / preview.options.rate)
         preview.output.read_rgb()
-        stats.add(time.perf_counter() - t0, preview.renderer.images_drawn - before)
+        stats.add(time.perf_counter() - t0, preview.renderer.images_drawn - before, k / preview.options.rate)
         if k == 0:
             start_mem = memory()
     end = stats.summary()
@@ -188,7 +188,7 @@ def run_window(preview: Preview, say=print) -> FrameStats:
         before = preview.renderer.images_drawn
         preview.draw(t, stats.lines() if show_stats else None)
         output.finish()
-        stats.add(time.perf_counter() - t0, preview.renderer.images_drawn - before)
+        stats.add(time.perf_counter() - t0, preview.renderer.images_drawn - before, t)
         if show_stats and t0 - last_print > 5:
             say("  ".join(stats.lines()))
             last_print = t0

@@ -1,18 +1,19 @@
 """One frame: every window's latent, one synthesis batch per model and level of detail, one composite.
 
-The renderer draws a `FrameRequest` (which person, which walk and which position on it, where on screen, how
-opaque) and nothing else, so what is drawn is a pure function of the request: a show computes requests from its
-clock and control state, live and export alike, and the same request gives the same pixels. Windows are grouped
-by (model, level): a window smaller than a model's resolution stops synthesis at the first level at least as
-large as it is on screen (the skip generator's RGB there), so a 4x3 grid of 1024 px models at 1080p draws 256 px
+The renderer draws a `FrameRequest` (which person, which walk and which position on it, where on screen, how opaque)
+and nothing else, so what is drawn is a pure function of the request: a show computes requests from its clock and
+control state, live and export alike, and the same request gives the same pixels. Windows are grouped by (model,
+level): a window smaller than a model's resolution stops synthesis at the first level at least as large as it is on
+screen (the skip generator's RGB there), so a 4x3 grid of 1024 px models at 1080p (344 px windows) draws 512 px
 images. With `cross_batch`, the groups of one architecture and level are one synthesis call across models
-(`installation/cross_batch.py`). How images reach OpenGL is `installation/uploads.py`'s choice (`upload=`): CUDA-OpenGL interop on CUDA
-(the images never leave the GPU), a pixel-unpack buffer from pinned memory, or a plain host texture write.
+(`installation/cross_batch.py`). How images reach OpenGL is `installation/uploads.py`'s choice (`upload=`):
+CUDA-OpenGL interop on CUDA (the images never leave the GPU), a pixel-unpack buffer from pinned memory, or a plain
+host texture write.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -87,9 +88,12 @@ class Renderer:
         self._stacks.clear()
 
     def sampler(self, person: str, walk: WalkSpec) -> WalkSampler:
-        key = (person, walk, self.reseed)
+        """The person's keyframes for the walk, made once. Keyed by what makes keyframes only: speed, phase,
+        seconds and truncation glide over OSC every frame and must not make a new sampler each time (memory)."""
+        keyframes = replace(walk, seconds=4.0, speed=1.0, truncation=1.0, phase=0.0)
+        key = (person, keyframes, self.reseed)
         if key not in self._samplers:
-            self._samplers[key] = WalkSampler(self.pool.models[person].G, walk, reseed=self.reseed)
+            self._samplers[key] = WalkSampler(self.pool.models[person].G, keyframes, reseed=self.reseed)
         return self._samplers[key]
 
     @torch.no_grad()
@@ -105,6 +109,7 @@ class Renderer:
             level = level_of_detail(max(win.image[2], win.image[3]), G.img_resolution)
             groups.setdefault((person, level), []).append(i)
         out: list[tuple[int, np.ndarray] | None] = [None] * len(request.windows)
+        self.uploads.begin_frame()
         for batch in self._batches(groups):
             latents = [self._latents(person, [request.windows[i] for i in groups[person, level]],
                                      request.directions) for person, level in batch]
@@ -147,7 +152,7 @@ class Renderer:
         ws = [None] * len(windows)
         for walk, members in by_walk.items():
             positions = torch.tensor([windows[i].position for i in members], dtype=torch.float64)
-            batch = self.sampler(person, walk).ws(positions)
+            batch = self.sampler(person, walk).ws(positions, truncation=walk.truncation)
             for j, i in enumerate(members):
                 ws[i] = batch[j]
         ws = torch.stack(ws)
@@ -205,6 +210,8 @@ class Renderer:
         images = self.images(request)
         drawn = [(win, img) for win, img in zip(request.windows, images) if img is not None]
         side = max((img[0] for _, img in drawn), default=4)
+        if self.compositor.reallocates(side, len(drawn), self.uploads.components):
+            self.uploads.forget()  # interop lets go of the array before OpenGL deletes it
         self.compositor.reserve(side, len(drawn), self.uploads.components)
         quads = [Quad(rect, colour=colour) for rect, colour in request.solids]
         quads += [Quad(win.image, colour=(0.0, 0.0, 0.0, win.alpha))  # nobody left to draw it: black

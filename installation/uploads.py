@@ -29,6 +29,9 @@ class HostUpload:
     name = "host"
     components = 3
 
+    def begin_frame(self) -> None:
+        """A frame's images are about to be made: whatever was staged for the last one may be reused."""
+
     def images(self, pixels: torch.Tensor) -> list:
         """[N, r, r, 3] uint8 on the device -> what `upload` takes, one per image."""
         return list(pixels.cpu().numpy())
@@ -36,8 +39,37 @@ class HostUpload:
     def upload(self, compositor, layer: int, image) -> None:
         compositor.upload(layer, image)
 
+    def forget(self) -> None:
+        """The compositor's texture array is about to be deleted (it grows): drop any hold on it first."""
+
     def release(self) -> None:
         pass
+
+
+class StagingArea:
+    """One frame's images side by side in one reused host buffer: every group of a frame is made before any is
+    uploaded, so a group must not overwrite the last one's. A frame that needs more than the buffer holds gets a
+    larger one; views handed out earlier keep the old buffer alive until they are dropped."""
+
+    def __init__(self, allocate):
+        self.allocate = allocate  # bytes -> 1-D uint8 tensor (pinned on CUDA)
+        self.buffer: torch.Tensor | None = None
+        self.used = 0
+
+    def begin_frame(self) -> None:
+        self.used = 0
+
+    def stage(self, pixels: torch.Tensor) -> torch.Tensor:
+        """A host tensor of pixels' shape in the buffer, filled from pixels without waiting (non_blocking)."""
+        count = pixels.numel()
+        if self.buffer is None or self.used + count > self.buffer.numel():
+            self.buffer = self.allocate(max(2 * (self.buffer.numel() if self.buffer is not None else 0),
+                                            self.used + count, count))
+            self.used = 0
+        staged = self.buffer[self.used:self.used + count].view(pixels.shape)
+        self.used += count
+        staged.copy_(pixels, non_blocking=True)
+        return staged
 
 
 class PboUpload(HostUpload):
@@ -48,17 +80,21 @@ class PboUpload(HostUpload):
     def __init__(self, ctx):
         self.ctx = ctx
         self.buffer = None
-        self._pinned: torch.Tensor | None = None
+        self.staging: StagingArea | None = None
+
+    def begin_frame(self) -> None:
+        if self.staging is not None:
+            self.staging.begin_frame()
 
     def images(self, pixels: torch.Tensor) -> list:
-        if pixels.device.type != "cuda":
-            return list(pixels.numpy())
-        if self._pinned is None or self._pinned.numel() < pixels.numel():
-            self._pinned = torch.empty(pixels.numel(), dtype=torch.uint8, pin_memory=True)
-        staged = self._pinned[:pixels.numel()].view(pixels.shape)
-        staged.copy_(pixels, non_blocking=True)
-        torch.cuda.current_stream(pixels.device).synchronize()
-        return list(staged.numpy())  # views into pinned memory, valid until the next group
+        """Staged in host memory (pinned on CUDA; plain on a CPU, where this path exists for the tests)."""
+        if self.staging is None:
+            pinned = pixels.device.type == "cuda"
+            self.staging = StagingArea(lambda count: torch.empty(count, dtype=torch.uint8, pin_memory=pinned))
+        staged = self.staging.stage(pixels)
+        if pixels.device.type == "cuda":
+            torch.cuda.current_stream(pixels.device).synchronize()
+        return list(staged.numpy())  # views into the staging buffer, valid for this frame
 
     def upload(self, compositor, layer: int, image) -> None:
         if isinstance(image, torch.Tensor):  # an interop image, after interop failed mid-frame
@@ -89,7 +125,10 @@ class InteropUpload:
     def __init__(self, cudart):
         self.rt = cudart
         self._resource = None
-        self._glo: int | None = None
+        self._generation: int | None = None  # which of the compositor's arrays is registered
+
+    def begin_frame(self) -> None:
+        pass
 
     def images(self, pixels: torch.Tensor) -> list:
         rgba = torch.empty((*pixels.shape[:3], 4), dtype=torch.uint8, device=pixels.device)
@@ -104,16 +143,16 @@ class InteropUpload:
         return result[1] if isinstance(result, tuple) and len(result) > 1 else None
 
     def register(self, compositor) -> None:
-        """Register the compositor's array (again when it was reallocated since)."""
-        glo = compositor.array.glo
-        if glo == self._glo:
+        """Register the compositor's array (again when it was reallocated since: by its generation, not its GL
+        name, which OpenGL may hand out again for the new array)."""
+        if compositor.generation == self._generation and self._resource is not None:
             return
         self._unregister()
         GL_TEXTURE_2D_ARRAY = 0x8C1A
         flags = self.rt.cudaGraphicsRegisterFlags.cudaGraphicsRegisterFlagsWriteDiscard
-        self._resource = self._check(self.rt.cudaGraphicsGLRegisterImage(glo, GL_TEXTURE_2D_ARRAY, flags),
-                                     "cudaGraphicsGLRegisterImage")
-        self._glo = glo
+        self._resource = self._check(self.rt.cudaGraphicsGLRegisterImage(compositor.array.glo, GL_TEXTURE_2D_ARRAY,
+                                                                         flags), "cudaGraphicsGLRegisterImage")
+        self._generation = compositor.generation
 
     def upload(self, compositor, layer: int, image: torch.Tensor) -> None:
         self.register(compositor)
@@ -132,7 +171,10 @@ class InteropUpload:
     def _unregister(self) -> None:
         if self._resource is not None:
             self.rt.cudaGraphicsUnregisterResource(self._resource)
-            self._resource, self._glo = None, None
+            self._resource, self._generation = None, None
+
+    def forget(self) -> None:
+        self._unregister()  # before OpenGL deletes the texture it refers to
 
     def release(self) -> None:
         self._unregister()
