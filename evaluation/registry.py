@@ -80,8 +80,8 @@ def read_registry(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
     if data is None:
         return {}
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("persons", {}), dict):
-        raise DataError(f"{path} is not a likeness registry (no 'format: {FORMAT}'); choose another --registry or "
-                        "move it away")
+        raise DataError(f"{path} is not a likeness registry (no 'format: {FORMAT}'); name another registry file or "
+                        "move this one away")
     version = data.get("version", 0)
     if isinstance(version, bool) or not isinstance(version, int):
         raise DataError(f"{path}: version must be a whole number such as {VERSION}, got {str(version)[:40]!r}; repair it")

@@ -1,6 +1,6 @@
 """`f` in a show's window: a real GLFW window under Xvfb goes fullscreen on the monitor (its size becomes the
 monitor's video mode, the only one Xvfb has) and back to its window size and place; the key reaches the toggle
-through the live show's key handling. Fullscreen, the frame is scaled to fit the monitor with black bars."""
+through the live show's key handling, as do space, arrows, g, s, q and Escape. Fullscreen, the frame is scaled to fit the monitor with black bars."""
 
 import os
 import subprocess
@@ -31,6 +31,26 @@ mode = glfw.get_video_mode(glfw.get_monitors()[0])
 monitor = (mode.size.width, mode.size.height)
 assert monitor != (160, 90), monitor
 assert not window.fullscreen
+# the other keys, as the key callback records presses: controls for the show (logged like OSC), stats, quit
+from installation import control
+window.keys.extend([glfw.KEY_SPACE, glfw.KEY_RIGHT, glfw.KEY_S, glfw.KEY_RIGHT, glfw.KEY_LEFT, glfw.KEY_G])
+events, quit_now, stats = _key_controls(window, 1.5)
+assert [e.address for e in events] == ["/likeness/pause", "/likeness/scene/next", "/likeness/scene/next",
+                                       "/likeness/scene/prev", "/likeness/go"], events
+assert stats and not quit_now and window.keys == [] and all(e.t == 1.5 for e in events)
+limits = control.ControlLimits(scenes=(control.SceneSpec("a", 5.0), control.SceneSpec("b", None),
+                                       control.SceneSpec("c", 5.0)))
+state = control.initial_state(0.0)
+for event in events[:4]:
+    state = control.apply(state, event, limits)
+assert state.paused and state.scene.index == 1  # paused; next, next, prev: scene b (a hold)
+state = control.apply(state, events[4], limits)
+assert state.scene.index == 2  # GO leaves the hold
+window.keys.extend([glfw.KEY_S, glfw.KEY_S, glfw.KEY_ESCAPE])
+events, quit_now, stats = _key_controls(window, 2.0)
+assert events == [] and quit_now and not stats
+window.keys.append(glfw.KEY_Q)
+assert _key_controls(window, 2.0)[1]
 window.keys.append(glfw.KEY_F)                     # as the key callback records a press
 events, quit_now, stats = _key_controls(window, 0.0)
 assert events == [] and not quit_now and not stats and window.keys == []

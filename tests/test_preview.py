@@ -33,6 +33,46 @@ def test_the_pool_refuses_excluded_and_changed_models(tmp_path, caplog):
     assert loose.people == ["ana", "bo", "cy"] and loose.unapproved == ["bo", "cy"]  # drawn, marked unapproved
 
 
+def test_a_snapshot_edited_in_place_with_its_size_and_time_kept_is_refused(tmp_path):
+    import os
+
+    from training.hashing import file_sha256
+
+    registry = make_registry(tmp_path, {"ana": 1, "bo": 2})
+    path = tmp_path / "bo.pt"
+    file_sha256(path)  # the hash cache now knows this file by path, size and mtime
+    before = path.stat()
+    data = bytearray(path.read_bytes())
+    data[-30] ^= 0xFF
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    pool = ModelPool.from_registry(registry)
+    assert pool.people == ["ana"] and "sha256 differs" in pool.refused["bo"]
+
+
+def test_models_of_an_architecture_the_renderer_cannot_draw_are_refused(tmp_path):
+    from evaluation.registry import read_registry, render_registry
+    from tests.render_models import TINY, save_generator
+    from training.hashing import file_sha256
+    from training.networks import Generator
+
+    registry = make_registry(tmp_path, {"ana": 1, "bo": 2, "cy": 3})
+    persons = read_registry(registry)
+    for name, kwargs in (("bo", {"c_dim": 4}), ("cy", {"img_channels": 1})):
+        G = Generator(img_resolution=32, **{**TINY, **kwargs}).eval()
+        save_generator(G, tmp_path / f"{name}.pt")
+        persons[name]["sha256"] = file_sha256(tmp_path / f"{name}.pt")  # approved as they are
+    registry.write_bytes(render_registry(persons))
+    pool = ModelPool.from_registry(registry)
+    assert pool.people == ["ana"]
+    assert "class-conditional (4 classes)" in pool.refused["bo"] and "1-channel images" in pool.refused["cy"]
+    persons["ana"]["status"] = "excluded"
+    registry.write_bytes(render_registry(persons))
+    with pytest.raises(DataError, match="no model of an architecture the renderer draws is left: .*bo: it is class"):
+        ModelPool.from_registry(registry)
+
+
 def test_no_drawable_model_is_one_clear_error(tmp_path):
     registry = make_registry(tmp_path, {"ana": 1}, excluded=("ana",))
     with pytest.raises(DataError, match="no model can be drawn .*--allow-unapproved"):
@@ -138,3 +178,14 @@ def test_a_windowed_run_without_a_display_suggests_offscreen(registry, tmp_path)
         if env_display is not None:
             os.environ["DISPLAY"] = env_display
     assert result.returncode == 2 and "--offscreen" in result.stderr.strip().splitlines()[-1], result.stderr
+
+
+def test_no_egl_is_one_line_naming_the_system_package(registry, tmp_path):
+    from tests.conftest import run_cli
+
+    # glvnd finds no EGL vendor library: what a machine without libegl1's driver sees
+    done = run_cli("preview", str(registry), "--offscreen", "--frames", "1", "-o", str(tmp_path / "sheet.png"),
+                   env={"__EGL_VENDOR_LIBRARY_FILENAMES": str(tmp_path / "no-vendor.json")})
+    assert done.returncode != 0 and not (tmp_path / "sheet.png").exists()
+    errors = [line for line in done.stderr.splitlines() if "error" in line]  # (the pool's log lines come first)
+    assert len(errors) == 1 and "no OpenGL through EGL" in errors[0] and "apt-get install libegl1" in errors[0]
