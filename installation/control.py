@@ -188,8 +188,9 @@ def _scene_clock(state: ControlState, t: float) -> float:
 
 
 def settle(state: ControlState, t: float, limits: ControlLimits) -> ControlState:
-    """Advance the scene anchor through every timed scene that has run out by show time t (holds wait for GO)."""
-    scene, ended, pending = state.scene, state.ended, state.pending_go
+    """Advance the scene anchor through every timed scene that has run out by show time t (holds wait for GO). A
+    timed loop that wraps back to its first scene sets the walk clock back to zero there (unless frozen)."""
+    scene, ended, pending, walk_anchor = state.scene, state.ended, state.pending_go, state.walk_anchor
     clock = _scene_clock(state, t)
     count = len(limits.scenes)
     cycle = sum(float(s.duration) for s in limits.scenes if s.duration is not None)
@@ -210,11 +211,13 @@ def settle(state: ControlState, t: float, limits: ControlLimits) -> ControlState
             if all_timed and cycle > 0 and scene.index == count - 1 and clock - end >= cycle:
                 end += math.floor((clock - end) / cycle) * cycle   # skip whole cycles of a long unattended loop
             scene = SceneAnchor(0, end, scene.index)
+            if spec.duration is not None and not _halted(state) and end >= walk_anchor[0]:
+                walk_anchor = (end, 0.0)  # the loop starts over: its walks too, so a pass repeats the last
         else:
             ended = True
-    if (scene, ended, pending) == (state.scene, state.ended, state.pending_go):
+    if (scene, ended, pending, walk_anchor) == (state.scene, state.ended, state.pending_go, state.walk_anchor):
         return state
-    return replace(state, scene=scene, ended=ended, pending_go=pending)
+    return replace(state, scene=scene, ended=ended, pending_go=pending, walk_anchor=walk_anchor)
 
 
 def scene_at(state: ControlState, t: float, limits: ControlLimits) -> SceneAnchor:

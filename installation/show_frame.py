@@ -8,13 +8,15 @@ log gives at that time. So the same (state, t) draws the same pixels.
 
 Transitions take the first `seconds` of the scene they lead into: a crossfade is (1 - u) x the scene before +
 u x the new one, exactly (both frames drawn whole); a fade goes through black, the scene before fading out over
-the first half and the new one in over the second; the first scene's fade comes in from black.
+the first half and the new one in over the second; the first scene's fade comes in from black. A looping show
+starts over at its period: scene 0 and the walks' clock back at zero, so frame N is frame 0 again.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from fractions import Fraction
 
 from installation import control
 from installation.directions import DEFAULT_COUNT
@@ -26,10 +28,23 @@ from installation.walks import WalkSpec
 
 def limits_for(show: Show) -> control.ControlLimits:
     """What the control state may do in this show: its scenes (for next/prev/goto), windows and people."""
-    scenes = tuple(control.SceneSpec(s.name, s.duration, s.walk.truncation) for s in show.scenes)
+    scenes = tuple(control.SceneSpec(s.name, duration, s.walk.truncation)
+                   for s, duration in zip(show.scenes, played_durations(show)))
     windows = max(s.layout.windows for s in show.scenes)
     return control.ControlLimits(scenes=scenes, loop=show.loop, windows=windows, people=show.people,
                                  directions=DEFAULT_COUNT)
+
+
+def played_durations(show: Show) -> list[Fraction | None]:
+    """The scenes' durations as played: a looping show's last scene takes what makes the period a whole number of
+    frames (N / rate, the rule in installation/show.py), so live and exported loops wrap on the same frame."""
+    durations = [s.duration for s in show.scenes]
+    count = show.frame_count()
+    if show.loop and count is not None:
+        last = Fraction(count) / Fraction(show.rate) - sum(durations[:-1], Fraction(0))
+        if last > 0:
+            durations[-1] = last
+    return durations
 
 
 @dataclass(frozen=True)
