@@ -11,8 +11,9 @@ Render a show offscreen into a film: frame k is the show at show time k / rate, 
 that moment, at any size. --replay PERFORMANCE.jsonl (written by `likeness show` under performances/) renders a
 recorded live performance again, with every control at the show time it happened. The show is checked first
 (as `likeness check`). The film is written under a temporary name and renamed when complete; FILM.json beside it
-(film.mp4 -> film.mp4.json) holds the show text, the snapshots with their sha256, FID and consent notes, and the
-render settings. Codecs: h264 (High, yuv420p, --crf; for sharing), hevc (smaller), prores (422 HQ, 10-bit, in
+(film.mp4 -> film.mp4.json) holds the show text and the text of every file it includes, the snapshots with their
+sha256, FID and consent notes, and the render settings; the film's comment tag names the same snapshots as JSON.
+Codecs: h264 (High, yuv420p, --crf; for sharing), hevc (smaller), prores (422 HQ, 10-bit, in
 .mov; for editing and gallery players), png (a folder of frames); all BT.709, limited range for video.
 """
 

@@ -3,21 +3,30 @@
 Frame k is the show at show time k / rate, drawn by the same `show_frame.render` the live show uses, under the
 initial control state or, with a performance log (`--replay`), under the state the live show had at that time:
 the same frames as the live show at the same show times, at any size. The film is written whole or not at all
-(FilmWriter); the sidecar says which snapshots (sha256, FID, consent) and which show text made it.
+(FilmWriter). Its container comment says, as compact JSON, which snapshots made it (name, sha256, FID, consent
+note); the sidecar says that too, with the text of the show file and of every file it includes (docs/export.md).
 """
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from installation import control
 from installation.film_writer import FilmMetadata, FilmWriter, check_film_output, sidecar_path, write_sidecar
 from installation.show import Show
 from training.atomic import check_output_free
 from training.errors import UsageError
+
+if TYPE_CHECKING:
+    from installation.model_pool import PooledModel
+
+MAX_COMMENT_BYTES = 60000  # mov cuts a text tag at 64 KiB without a word: longer consent notes stay in the sidecar
 
 
 @dataclass
@@ -52,7 +61,8 @@ def frame_range(show: Show, rate: Fraction, start: float, end: float | None, rep
         total = math.ceil(Fraction(end) * rate)
     first = math.ceil(Fraction(start) * rate)
     if first >= total:
-        raise UsageError(f"--from {start:g} s is at or after the end ({float(Fraction(total) / rate):.3f} s): nothing to export")
+        raise UsageError(f"--from {start:g} s is at or after the end ({float(Fraction(total) / rate):.3f} s): "
+                         "nothing to export")
     return range(first, total)
 
 
@@ -62,7 +72,22 @@ def _count(show: Show, rate: Fraction) -> int | None:
     return frame_count(show.length, rate, show.loop)
 
 
-def export_show(options: ExportOptions, say=print) -> Path:
+def provenance_comment(show_name: str, models: Iterable[PooledModel]) -> str:
+    """The container's comment: compact JSON naming each drawn snapshot (person, file name, full sha256, FID,
+    consent note, approved), so the film says where it came from even without its sidecar."""
+    snapshots = [{"person": m.person, "snapshot": m.snapshot.name, "sha256": m.sha256, "fid": m.entry.get("fid"),
+                  "consent": m.entry.get("consent"), "approved": m.approved} for m in models]
+    record = {"likeness": "show-export", "show": show_name, "snapshots": snapshots}
+    text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    if len(text.encode()) > MAX_COMMENT_BYTES:
+        for snapshot in snapshots:
+            snapshot["consent"] = "in the sidecar (too long for the container)"
+        text = json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    return text
+
+
+def export_show(options: ExportOptions, say: Callable[[str], object] = print) -> Path:
+    """Check the show, render every frame of the span into options.out, then write its sidecar; returns the film."""
     from installation.model_pool import ModelPool
     from installation.outputs import OffscreenOutput
     from installation.performance_log import read_performance
@@ -84,8 +109,7 @@ def export_show(options: ExportOptions, say=print) -> Path:
     pool = ModelPool.from_registry(show.registry, device=options.device, allow_unapproved=options.allow_unapproved,
                                    people=list(show.people))
     metadata = FilmMetadata(title=show.title, people=list(pool.people),
-                            comment=f"likeness export of {show.path.name}; snapshots: " +
-                            ", ".join(f"{m.person} {m.sha256[:12]}" for m in pool.models.values()))
+                            comment=provenance_comment(show.path.name, pool.models.values()))
     output = OffscreenOutput(width, height)
     try:
         renderer = Renderer(pool, output)
@@ -103,7 +127,7 @@ def export_show(options: ExportOptions, say=print) -> Path:
         "kind": "show-export",
         "title": show.title,
         "people": list(pool.people),
-        "show": {"path": str(show.path), "text": show.source_text},
+        "show": {"path": str(show.path), "text": show.source_text, "includes": dict(show.included)},
         "registry": str(show.registry),
         "snapshots": [{"person": m.person, "path": str(m.snapshot), "sha256": m.sha256, "approved": m.approved,
                        "fid": m.entry.get("fid"), "threshold": m.entry.get("threshold"),

@@ -135,6 +135,8 @@ class Show:
     loop: bool
     source_text: str  # the show file as written (includes are not inlined), for provenance
     path: Path
+    # (path relative to the show file's folder, text) of every file `include:` read: with source_text, the whole show
+    included: tuple[tuple[str, str], ...] = ()
 
     @property
     def length(self) -> Fraction | None:

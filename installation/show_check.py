@@ -189,9 +189,10 @@ def _colour(c: _Checker, node: Node | None, default: RGB) -> RGB:
     return default
 
 
-def _registry(c: _Checker, m: dict[str, Node], override: Path | None) -> tuple[Path | None, dict | None]:
-    """The registry's path and persons (None when it cannot be read: a problem at `registry:`, and people go
-    unchecked)."""
+def _registry(c: _Checker, root: Node, m: dict[str, Node], override: Path | None
+              ) -> tuple[Path | None, dict | None]:
+    """The registry's path and persons (None when it cannot be read: a problem at `registry:`, or at the show's
+    start when there is none, and people go unchecked)."""
     from evaluation.registry import read_registry
 
     if override is not None:
@@ -204,7 +205,7 @@ def _registry(c: _Checker, m: dict[str, Node], override: Path | None) -> tuple[P
         if node is not None:
             c.fail(node, f"registry must be a path to a registry.yaml, got {_show(node.value)}")
         else:
-            c.problems.append("the show names no registry; add e.g. `registry: ../likeness-demo/registry.yaml`")
+            c.fail(root, "the show names no registry; add e.g. `registry: ../likeness-demo/registry.yaml`")
         return None, None
     if not path.is_file():
         text = (f"the registry {path} is not there (moved?); give its new place in `registry:` (relative to this "
@@ -340,7 +341,7 @@ def _transition(c: _Checker, node: Node | None, duration: Fraction | None, scene
     return Transition(kind, seconds)
 
 
-def _people(c: _Checker, m: dict[str, Node], windows: int, registry: dict, checked: bool):
+def _people(c: _Checker, scene: Node, m: dict[str, Node], windows: int, registry: dict, checked: bool):
     approved = sorted(n for n, e in registry.items() if e.get("status") == "approved")
 
     def known(node: Node) -> bool:
@@ -366,7 +367,7 @@ def _people(c: _Checker, m: dict[str, Node], windows: int, registry: dict, check
     if node is None or node.value == "all":
         people = approved
         if checked and not approved:
-            c.fail(node or m.get("name", Node(None, "?")), "no one in the registry is approved (all people "
+            c.fail(node or m.get("name") or scene, "no one in the registry is approved (all people "
                    "excluded by the gate), so the scene has no one to show; approve someone with "
                    "`likeness gate approve PERSON`")
     elif node.is_list() and node.value:
@@ -417,7 +418,7 @@ def _scene(c: _Checker, node: Node, defaults: Node | None, size, registry: dict,
     if hold:
         duration = None
     layout = _layout(c, m.get("layout"), size)
-    people, pins = _people(c, m, layout.windows, registry, checked)
+    people, pins = _people(c, node, m, layout.windows, registry, checked)
     return Scene(name, duration, layout, people or ("?",), pins, _walk(c, m.get("walk")),
                  _transition(c, m.get("transition"), duration, name))
 
@@ -440,7 +441,7 @@ def check_show(path: str | Path, *, registry: str | Path | None = None) -> Show:
     rate = _rate(c, m)
     background = _colour(c, m.get("background"), (0.0, 0.0, 0.0))
     loop = c.flag(m, "loop", False)
-    reg_path, persons = _registry(c, m, Path(registry) if registry is not None else None)
+    reg_path, persons = _registry(c, root, m, Path(registry) if registry is not None else None)
     checked = persons is not None
     persons = persons or {}
     defaults = m.get("defaults")
@@ -466,4 +467,5 @@ def check_show(path: str | Path, *, registry: str | Path | None = None) -> Show:
     if c.problems:
         raise ShowError(c.problems)
     return Show(title=title, width=size[0], height=size[1], rate=rate, background=background, registry=reg_path,
-                scenes=tuple(scenes), loop=loop, source_text=source.text, path=Path(path).resolve())
+                scenes=tuple(scenes), loop=loop, source_text=source.text, path=Path(path).resolve(),
+                included=source.included())

@@ -13,6 +13,7 @@ Paths are relative to the file that names them. An include cycle is refused at t
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,15 @@ class ShowSource:
     files: list[Path] = field(default_factory=list)
     named: list[Path] = field(default_factory=list)  # every file named, read or not (what `show --watch` polls)
     problems: list[str] = field(default_factory=list)
+    texts: dict[Path, str] = field(default_factory=dict)  # absolute path -> text of every file read, show file first
+
+    def included(self) -> tuple[tuple[str, str], ...]:
+        """(path relative to the show file's folder, text) of every included file read, in reading order: with the
+        show file's own text, enough to write the show out again elsewhere (export's sidecar records it)."""
+        own = Path(os.path.abspath(self.path))
+        base = own.parent
+        return tuple((Path(os.path.relpath(path, base)).as_posix(), text)
+                     for path, text in self.texts.items() if path != own)
 
 
 def _to_node(doc: Positioned, data: Any, keys: tuple) -> Node:
@@ -105,6 +115,13 @@ class _Reader:
             self.source.problems.append(f"{err} (included at {where})")
             return None
         self.source.files.append(path)
+        key = Path(os.path.abspath(path))
+        if key not in self.source.texts:
+            try:  # the parser keeps no text; export's provenance wants the file as it was read
+                self.source.texts[key] = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as err:
+                self.source.problems.append(f"{where or doc.where()}: {path} changed while it was read ({err}); "
+                                            "check again")
         node = _to_node(doc, doc.data, ())
         if scenes and node.is_list():
             return self.expand_scenes(node, path, (*chain, resolved))

@@ -1,5 +1,6 @@
 """`likeness show` offscreen, steered over real UDP OSC, and `likeness export --replay` of what it recorded: the same
-frames at the same show times. Also the export's frame count, size and rate decoded back, and its bad input."""
+frames at the same show times. Also the export's frame count, size and rate decoded back, its provenance (container
+comment and sidecar, included files too), and its bad input."""
 
 import json
 import os
@@ -13,8 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from evaluation.registry import read_registry, render_registry
 from tests.conftest import ROOT, run_cli
 from tests.render_models import make_registry
+from training.hashing import file_sha256
 
 SHOW = """\
 title: Tiny test
@@ -35,12 +38,39 @@ scenes:
 """
 
 
+# consent notes as the gate copies them from the datasets: quotes, a newline and non-ASCII must survive the container
+CONSENT = {"ana": 'Signed release 2026-11-20 ("film and gallery")', "bo": "Zoë B., verbal;\nrecorded on tape",
+           "cy": "demo sitter"}
+
+
 @pytest.fixture(scope="module")
 def stage(tmp_path_factory):
     root = tmp_path_factory.mktemp("stage")
-    make_registry(root / "models", {"ana": 1, "bo": 2, "cy": 3})
+    registry = make_registry(root / "models", {"ana": 1, "bo": 2, "cy": 3})
+    persons = read_registry(registry)
+    for name, note in CONSENT.items():
+        persons[name]["consent"] = note
+    registry.write_bytes(render_registry(persons))
     (root / "show.yaml").write_text(SHOW)
     return root
+
+
+def provenance_of(film: Path) -> dict:
+    """The export's container comment, decoded back with PyAV: compact JSON naming the snapshots."""
+    with av.open(str(film)) as container:
+        return json.loads(container.metadata["comment"])
+
+
+def assert_names_every_snapshot(stage: Path, film: Path, people: set[str]) -> None:
+    """The film's container and its sidecar both name each person's snapshot, full sha256, FID and consent note."""
+    snapshots = {s["person"]: s for s in provenance_of(film)["snapshots"]}
+    sidecar = {s["person"]: s for s in json.loads(Path(f"{film}.json").read_text())["snapshots"]}
+    assert set(snapshots) == set(sidecar) == people
+    for name in people:
+        sha = file_sha256(stage / "models" / f"{name}.pt")
+        assert snapshots[name] == {"person": name, "snapshot": f"{name}.pt", "sha256": sha, "fid": 10.0,
+                                   "consent": CONSENT[name], "approved": True}
+        assert (sidecar[name]["sha256"], sidecar[name]["fid"], sidecar[name]["consent"]) == (sha, 10.0, CONSENT[name])
 
 
 def free_port() -> int:
@@ -117,9 +147,38 @@ def test_an_export_decodes_to_the_shows_frames(stage):
     assert len(frames) == 40  # 4 s at 10 fps, exactly
     assert frames[5].std() > 5 and frames[35].std() > 5  # the windows are not empty
     sidecar = json.loads((stage / "film.mp4.json").read_text())
-    assert sidecar["frames"] == 40 and sidecar["show"]["text"] == SHOW
-    assert {s["person"] for s in sidecar["snapshots"]} == {"ana", "bo", "cy"}
-    assert all(len(s["sha256"]) == 64 for s in sidecar["snapshots"])
+    assert sidecar["frames"] == 40 and sidecar["show"]["text"] == SHOW and sidecar["show"]["includes"] == {}
+    assert sidecar["kind"] == "show-export"
+    with av.open(str(stage / "film.mp4")) as film:
+        assert film.metadata["title"] == "Tiny test" and film.metadata["artist"] == "ana, bo, cy"
+    assert provenance_of(stage / "film.mp4")["show"] == "show.yaml"
+    assert_names_every_snapshot(stage, stage / "film.mp4", {"ana", "bo", "cy"})
+
+
+def test_an_exports_sidecar_holds_every_included_file_so_the_show_can_be_made_again(stage, tmp_path):
+    from installation.show_check import check_show
+
+    parts = {"parts/look.yaml": "defaults:\n  walk: {seeds: [4, 5], seconds: 0.5}\ninclude: [../deeper/reg.yaml]\n",
+             "deeper/reg.yaml": "registry: ../models/registry.yaml\n",
+             "parts/opening.yaml": "- {name: opening, duration: 0.5, layout: single, people: [ana, bo]}\n"}
+    for name, text in parts.items():
+        (stage / name).parent.mkdir(parents=True, exist_ok=True)
+        (stage / name).write_text(text)
+    main = "title: Parts\nsize: 64x36\nrate: 10\ninclude: [parts/look.yaml]\nscenes:\n  - include: parts/opening.yaml\n"
+    (stage / "parts.yaml").write_text(main)
+    result = run_cli("export", "parts.yaml", "-o", "parts.mov", "-q", cwd=stage)
+    assert result.returncode == 0, result.stderr
+    assert_names_every_snapshot(stage, stage / "parts.mov", {"ana", "bo"})
+    sidecar = json.loads((stage / "parts.mov.json").read_text())
+    assert sidecar["show"]["text"] == main
+    assert sidecar["show"]["includes"] == parts
+    # the sidecar alone makes the same show again elsewhere (given the registry)
+    for name, text in {"parts.yaml": sidecar["show"]["text"], **sidecar["show"]["includes"]}.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    again, first = check_show(tmp_path / "parts.yaml", registry=stage / "models" / "registry.yaml"), check_show(
+        stage / "parts.yaml")
+    assert again.scenes == first.scenes and again.included == first.included and len(first.included) == 3
 
 
 @pytest.mark.parametrize("args,message", [

@@ -220,6 +220,30 @@ def test_a_hold_scene_has_no_frame_count_and_cannot_loop(folder):
     assert only(looping)[1:3] == (5, 1)
 
 
+def test_a_nameless_scene_with_no_one_to_show_points_at_the_scene(folder):
+    registry = folder / "registry.yaml"
+    registry.write_text(registry.read_text().replace("status: approved", "status: excluded"))
+    path = scene_show(folder, """\
+        - {name: a, duration: 1, people: [ana]}
+        - duration: 1
+          layout: single
+        """)
+    found = problems(path)
+    scene = ("show.yaml", *at(path, 7, "duration"))
+    assert [(n, l, c) for n, l, c, _ in found] == [("show.yaml", *at(path, 6, "ana")), scene, scene]
+    assert "scene 2 has no name" in found[1][3] and "no one in the registry is approved" in found[2][3]
+
+
+def test_a_show_with_no_registry_points_at_the_shows_start(folder):
+    path = write(folder / "show.yaml", "# no registry: line 1 is this comment, the show starts on line 2\n"
+                 + BASE.replace("registry: registry.yaml\n", "") + "scenes:\n  - {name: a, duration: 1}\n")
+    assert only(path) == ("show.yaml", 2, 1, "the show names no registry; add e.g. "
+                                              "`registry: ../likeness-demo/registry.yaml`")
+    plain = write(folder / "plain.yaml", BASE.replace("registry: registry.yaml\n", "") + "scenes:\n  - {duration: 1}\n")
+    found = problems(plain)
+    assert [f[:3] for f in found] == [("plain.yaml", 1, 1), ("plain.yaml", 5, 5)] and "no registry" in found[0][3]
+
+
 def test_a_registry_that_moved(folder):
     path = write(folder / "sub" / "show.yaml", BASE + "scenes:\n  - {name: a, duration: 1, people: [ana]}\n")
     name, line, col, text = only(path)
@@ -331,6 +355,8 @@ def test_defaults_and_includes_merge_and_errors_point_into_the_included_file(fol
     assert inc.layout == Filmstrip(5, "vertical", 0.5, 0.5, 0, True, False)
     assert isinstance(own.layout, Single)
     assert show.source_text == path.read_text()
+    assert show.included == tuple((f"parts/{name}", (folder / "parts" / name).read_text())
+                                  for name in ("look.yaml", "scenes.yaml"))
 
 
 def test_an_include_cycle_is_refused_at_the_include_that_closes_it(folder):
