@@ -294,13 +294,30 @@ def _walk(c: _Checker, node: Node | None) -> Walk:
             latents = (Path(file).parent / ln.value).resolve()
             if not latents.is_file():
                 c.fail(ln, f"the latents file {latents} does not exist; fix the path (relative to this file)")
+    interpolation = c.choice(m, "interpolation", ("slerp", "linear", "cubic"), "slerp")
+    space = _walk_space(c, m, c.choice(m, "space", ("z", "w"), "z"), interpolation, latents is not None)
     return Walk(mode=c.choice(m, "mode", ("keyframes", "noise"), "keyframes"), seeds=tuple(seeds), latents=latents,
-                directions=_directions(c, m.get("directions")),
-                space=c.choice(m, "space", ("z", "w"), "z"),
-                interpolation=c.choice(m, "interpolation", ("slerp", "linear", "cubic"), "slerp"),
+                directions=_directions(c, m.get("directions")), space=space, interpolation=interpolation,
                 seconds=float(c.number(m, "seconds", 4, above=0)), speed=float(c.number(m, "speed", 1, lo=0)),
                 truncation=float(c.number(m, "truncation", 0.7, lo=0, hi=2)),
                 phase=float(c.number(m, "phase", 0)), seed=c.number(m, "seed", 0, whole=True, lo=0, hi=SEED_MAX))
+
+
+def _walk_space(c: _Checker, m: dict[str, Node], space: str, interpolation: str, from_file: bool) -> str:
+    """The space the walk interpolates in. Slerp walks run in Z, linear and cubic ones in W: seeds are mapped
+    there, so for seeds the interpolation decides; a latents file is in the space `space:` says, which must be
+    the interpolation's."""
+    wanted = "z" if interpolation == "slerp" else "w"
+    if space == wanted:
+        return space
+    if from_file:
+        c.fail(m.get("interpolation") or m["space"], f"{interpolation} walks run in {wanted.upper()}, but the latents "
+               f"file is in {space.upper()} (`space: {space}`); use interpolation: "
+               f"{'slerp' if space == 'z' else 'linear or cubic'}, or save {wanted} latents")
+    elif "space" in m:
+        c.fail(m["space"], f"a seed walk with interpolation {interpolation} runs in {wanted.upper()}; drop "
+               f"`space: {space}` (it names the space of a latents file)")
+    return wanted
 
 
 def _directions(c: _Checker, node: Node | None) -> tuple[tuple[int, float], ...]:

@@ -121,6 +121,28 @@ def test_wrong_types_and_ranges_in_the_walk(folder):
     assert any("did you mean 'slerp'?" in text for *_, text in found)
 
 
+def test_a_walks_space_follows_its_interpolation(folder):
+    import numpy as np
+
+    np.save(folder / "z.npy", np.zeros((3, 8), dtype=np.float32))
+    path = scene_show(folder, """\
+        - name: seeds-cubic
+          duration: 4
+          walk: {seeds: [1, 2], interpolation: cubic}
+        - name: seeds-said-w
+          duration: 4
+          walk: {seeds: [1, 2], space: w}
+        - name: z-file-cubic
+          duration: 4
+          walk: {latents: z.npy, space: z, interpolation: linear}
+        """)
+    found = problems(path)
+    assert len(found) == 2, found  # seeds with cubic are fine: the seeds are mapped to W
+    text = path.read_text().splitlines()
+    assert found[0][1:3] == (at(path, found[0][1], "space:")) and "drop `space: w`" in found[0][3]
+    assert "the latents file is in Z" in found[1][3] and found[1][2] == text[found[1][1] - 1].index("interpolation") + 1
+
+
 def test_a_grid_too_small_says_the_minimum(folder):
     path = scene_show(folder, """\
         - name: a
@@ -415,6 +437,12 @@ def test_the_example_shows_pass_check(folder, capsys):
     assert isinstance(grid.scenes[1].layout, Grid) and grid.scenes[1].layout.windows == 12
     assert grid.scenes[3].hold and grid.scenes[0].name == "opening"  # from shows/parts/opening.yaml
     assert grid.people == ("ana", "bo", "dee")
+    from installation.show_frame import ShowFrames
+
+    for show in (film, grid):  # what show, export and storyboard build first: every scene's walk must be drawable
+        frames = ShowFrames(show, (320, 180))
+        assert {walk.space for walk in frames._walks.values()} <= {"z", "w"}
+    assert frames._walks[2].space == "w" and frames._walks[2].interpolation == "cubic"  # 'pairs': seeds, cubic
 
 
 def test_the_annotated_example_in_shows_readme_passes_check(folder):
