@@ -96,6 +96,8 @@ def run_show(options: LiveOptions, osc_settings, say=print) -> FrameStats:
     show_stats = options.stats
     try:
         renderer = Renderer(pool, output)
+        renderer.prepare_directions()
+
         def values() -> dict[str, list]:
             from installation.osc_publish import current_values
 
@@ -136,6 +138,7 @@ def run_show(options: LiveOptions, osc_settings, say=print) -> FrameStats:
                         if new_pool is not None:
                             pool = new_pool
                             renderer.use_pool(pool)
+                            renderer.prepare_directions()
                             warnings = [f"UNAPPROVED: {name} (--allow-unapproved)" for name in pool.unapproved]
                         log.info("switched to the edited %s at %.3f s: scene %d %r", options.show.name, t,
                                  state.scene.index, show.scenes[state.scene.index].name)

@@ -135,8 +135,14 @@ class Renderer:
             self._architectures[person] = architecture(self.pool.models[person].G.synthesis)
         return self._architectures[person]
 
+    def prepare_directions(self) -> None:
+        """Every pooled person's directions now, before the first frame (a live show: no stall at the first fader
+        move)."""
+        for person in self.pool.people:
+            self.directions(person)
+
     def directions(self, person: str) -> torch.Tensor:
-        """The person's SeFa directions, computed once (milliseconds) when first asked for."""
+        """The person's SeFa directions, computed once, when first asked for or by `prepare_directions`."""
         if person not in self._directions:
             from installation.directions import sefa_directions
 
