@@ -294,8 +294,11 @@ def _walk(c: _Checker, node: Node | None) -> Walk:
             latents = (Path(file).parent / ln.value).resolve()
             if not latents.is_file():
                 c.fail(ln, f"the latents file {latents} does not exist; fix the path (relative to this file)")
-    interpolation = c.choice(m, "interpolation", ("slerp", "linear", "cubic"), "slerp")
-    space = _walk_space(c, m, c.choice(m, "space", ("z", "w"), "z"), interpolation, latents is not None)
+    space = c.choice(m, "space", ("z", "w"), "z")
+    from_file = "latents" in m and m["latents"].value is not None
+    default = "cubic" if from_file and space == "w" else "slerp"  # w latents walk smoothly in W unless told
+    interpolation = c.choice(m, "interpolation", ("slerp", "linear", "cubic"), default)
+    space = _walk_space(c, m, space, interpolation, from_file)
     return Walk(mode=c.choice(m, "mode", ("keyframes", "noise"), "keyframes"), seeds=tuple(seeds), latents=latents,
                 directions=_directions(c, m.get("directions")), space=space, interpolation=interpolation,
                 seconds=float(c.number(m, "seconds", 4, above=0)), speed=float(c.number(m, "speed", 1, lo=0)),
