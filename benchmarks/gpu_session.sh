@@ -20,7 +20,10 @@
 #                   once more drawn across models (--cross-batch); cross_model_batch (one synthesis call
 #                   for 4 and 12 models against one call each); then bf16_difference (bf16 against
 #                   float32 synthesis, in grey levels)                                                  ~4-6 min
-#   export    OUT   export_speed: 1080p30 encode speed, H.264 and ProRes                                ~1-2 min
+#   export    OUT   export_speed: 1080p30, H.264 and ProRes, 300 frames each: FilmWriter alone on synthetic
+#                   frames (~15 s), then the whole `likeness export` (export_show) of a 4x3 grid show of 12
+#                   random config-F 1024 px models: writing the 12 checkpoints (~1.6 GB, ~30 s), and per
+#                   codec loading them (~15 s) and rendering + encoding 300 frames (~10-30 s)           ~2-3 min
 #   demo-model OUT  `likeness demo-model --kimg $DEMO_MODEL_KIMG` on the GPU: a sharper bundled model for
 #                   `likeness demo`, packed into OUT/demo-model.pt (+ .json); commit it only after the demo's
 #                   gate still separates the sitters (docs/demo.md)                                    ~5-8 min
@@ -36,7 +39,7 @@
 # DEMO_MODEL_KIMG (400), COMPILE (1), DEVICE (auto).
 set -euo pipefail
 
-STEPS="converge:8 train:6 generator:4 evaluate-speed:4 evaluate:3 render:4 export:2 demo-model:7"
+STEPS="converge:8 train:6 generator:4 evaluate-speed:4 evaluate:3 render:4 export:3 demo-model:7"
 if [ "${1:-}" = "--plan" ]; then
     results="$(dirname "$0")/RESULTS.md"
     left=0
@@ -102,7 +105,7 @@ render)
     "$py" benchmarks/bf16_difference.py --device "$device" --out "$out/bf16_difference.jsonl"
     ;;
 export)
-    "$py" benchmarks/export_speed.py --out "$out/export_speed.jsonl"
+    "$py" benchmarks/export_speed.py --mode both --device "$device" --out "$out/export_speed.jsonl"
     ;;
 train)
     "$py" benchmarks/train_speed.py --device "$device" --out "$out/train_speed.jsonl"
