@@ -285,7 +285,8 @@ def _walk(c: _Checker, node: Node | None) -> Walk:
         else:
             seeds = [v.value for v in s.value]
     latents = None
-    if "latents" in m and m["latents"].value is not None:
+    from_file = "latents" in m and m["latents"].value is not None
+    if from_file:
         ln = m["latents"]
         file = ln.where.rsplit(":", 2)[0]
         if not isinstance(ln.value, str) or not ln.value.endswith(".npy"):
@@ -295,7 +296,6 @@ def _walk(c: _Checker, node: Node | None) -> Walk:
             if not latents.is_file():
                 c.fail(ln, f"the latents file {latents} does not exist; fix the path (relative to this file)")
     space = c.choice(m, "space", ("z", "w"), "z")
-    from_file = "latents" in m and m["latents"].value is not None
     default = "cubic" if from_file and space == "w" else "slerp"  # w latents walk smoothly in W unless told
     interpolation = c.choice(m, "interpolation", ("slerp", "linear", "cubic"), default)
     space = _walk_space(c, m, space, interpolation, from_file)

@@ -64,7 +64,7 @@ class StagingArea:
         count = pixels.numel()
         if self.buffer is None or self.used + count > self.buffer.numel():
             self.buffer = self.allocate(max(2 * (self.buffer.numel() if self.buffer is not None else 0),
-                                            self.used + count, count))
+                                            self.used + count))
             self.used = 0
         staged = self.buffer[self.used:self.used + count].view(pixels.shape)
         self.used += count
