@@ -7,12 +7,13 @@ import argparse
 from training import cli_common as cc
 
 DESCRIPTION = """\
-Play a show live. The show file is checked first (as `likeness check`). Keys: space pauses, left/right arrows go
-to the previous/next scene, g is GO (leaves a hold scene), s toggles the stats overlay, f toggles fullscreen, q or
-Esc quits. OSC controls arrive on 127.0.0.1:9000 by default (the address space: shows/README.md); every control
-applied, from keys or OSC, is logged with its show time in performances/<UTC time>.jsonl, so `likeness export SHOW
---replay LOG` renders the same performance again, at any size. Show time follows the clock: a slow frame is
-dropped, never slowed down. --watch takes over edits of the show file at the next scene boundary.
+Play a show live. The show file is checked first (as `likeness check`). Keys: space pauses, left/right arrows go to
+the previous/next scene, g is GO (leaves a hold scene), s toggles the stats overlay, f toggles fullscreen, q or Esc
+quits (so do Ctrl-C and SIGTERM; the last line printed is the command that films the performance). OSC controls
+arrive on 127.0.0.1:9000 by default (the address space: shows/README.md); every control applied, from keys or OSC,
+is logged with its show time in performances/<UTC time>.jsonl, so `likeness export SHOW --replay LOG` renders the
+same performance again, at any size. Show time follows the clock: a slow frame is dropped, never slowed down.
+--watch takes over edits of the show file at the next scene boundary.
 """
 
 EPILOG = """\

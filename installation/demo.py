@@ -242,17 +242,22 @@ def summary_lines(result: DemoResult, total: float) -> list[str]:
     out = result.outdir
     lines = ["", "== done", "phase times:"]
     lines += [f"  {seconds:7.1f} s  {name}" for name, seconds in result.phases]
-    lines += [f"  {total:7.1f} s  in all", "",
-              "what the demo left behind:",
-              f"  {result.film}            the film (grid, then filmstrip) of the approved sitters",
-              f"  {out / 'footage'}/           the invented sitters' footage (stands in for your filming)",
-              f"  {out / 'datasets'}/          1 fps and 10 fps dataset zips (likeness dataset info FILE)",
-              f"  {out / 'runs'}/              one run folder per training step: fakes grids, snapshots, report.html",
-              f"  {result.registry}     who the gate approved and who it excluded, and why",
-              f"  {result.show}         the show: edit it, then check and export again",
-              "", "next:",
-              f"  likeness show {result.show}                                 play it live in a window (OSC on)",
-              f"  likeness preview {result.registry}                          every approved sitter at once",
-              f"  likeness export {result.show} -o film-1080p.mp4 --size 1920x1080   the film at another size",
-              "  likeness demo --force                                           make everything again"]
+    lines += [f"  {total:7.1f} s  in all", "", "what the demo left behind:"]
+    lines += _columns([(str(result.film), "the film (grid, then filmstrip) of the approved sitters"),
+                       (f"{out / 'footage'}/", "the invented sitters' footage (stands in for your filming)"),
+                       (f"{out / 'datasets'}/", "1 fps and 10 fps dataset zips (likeness dataset info FILE)"),
+                       (f"{out / 'runs'}/", "one run folder per training step: fakes grids, snapshots, report.html"),
+                       (str(result.registry), "who the gate approved and who it excluded, and why"),
+                       (str(result.show), "the show: edit it, then check and export again")])
+    lines += ["", "next:"]
+    lines += _columns([(f"likeness show {result.show}", "play it live in a window (OSC on)"),
+                       (f"likeness preview {result.registry}", "every approved sitter at once"),
+                       (f"likeness export {result.show} -o film-1080p.mp4 --size 1920x1080", "the film at another size"),
+                       ("likeness demo --force", "make everything again")])
     return lines
+
+
+def _columns(rows: list[tuple[str, str]]) -> list[str]:
+    """Two columns, the second aligned whatever the output folder's name is."""
+    width = max(len(left) for left, _ in rows) + 3
+    return [f"  {left:<{width}}{right}" for left, right in rows]

@@ -4,7 +4,7 @@ Each frame: take the controls that arrived (OSC, keys), fold them into the contr
 draw `render(state, t)` and present it. Show time follows the wall clock, so a slow frame is dropped, never turned
 into slow motion (`--clock frames` steps exactly one frame per drawn frame instead: for tests and for offscreen
 runs that must line up with an export). Bad controls are logged and ignored; nothing stops the show but q, Esc,
-closing the window or the offscreen frame count. With `watch`, an edit of the show file or its includes that
+closing the window, the offscreen frame count, Ctrl-C or SIGTERM (each an orderly end: the log is whole). With `watch`, an edit of the show file or its includes that
 passes the check takes over at the next scene boundary (installation/show_watch.py); one that fails is logged with
 its FILE:LINE:COLUMN problems and the show plays on.
 """
@@ -19,6 +19,7 @@ from pathlib import Path
 from installation import control
 from installation.frame_stats import FrameStats
 from installation.show_frame import ShowFrames, render
+from training.atomic import terminate_as_interrupt
 
 KEY_CONTROLS = {"space": "/likeness/pause", "left": "/likeness/scene/prev", "right": "/likeness/scene/next",
                 "g": "/likeness/go"}
@@ -42,130 +43,187 @@ class LiveOptions:
 
 
 def run_show(options: LiveOptions, osc_settings, say=print) -> FrameStats:
-    from installation.model_pool import ModelPool
-    from installation.osc_server import Status
     from installation.osc_session import open_session
-    from installation.outputs import OffscreenOutput, WindowOutput
-    from installation.renderer import Renderer
     from installation.show_check import check_show
     from installation.show_log import setup_logging
-    from installation.show_watch import ShowWatcher, carry_over
-    from installation.text_overlay import text_image
 
     setup_logging()
-    show = check_show(options.show, registry=options.registry)
-    width, height = options.size or (show.width, show.height)
-    frames = ShowFrames(show, (width, height))
-    pool = ModelPool.from_registry(show.registry, device=options.device, allow_unapproved=options.allow_unapproved,
-                                   people=list(show.people))
-    rate = Fraction(show.rate)
-    stats = FrameStats(float(rate), count_dropped=options.clock == "wall")
-    if options.save_frames is not None:
-        options.save_frames.mkdir(parents=True, exist_ok=True)
-    output = (OffscreenOutput(width, height) if options.offscreen else
-              WindowOutput(width, height, title=f"likeness: {show.title}", monitor=options.monitor,
-                           fullscreen=options.fullscreen, hide_cursor=options.fullscreen))
-    state = control.initial_state(0.0)
-    start = time.perf_counter()
-    frame = 0
-    current = (show, frames)  # rebound as one, so the OSC thread's status never sees a half-switched show
-    log = setup_logging()
-
-    def prepare(new_show):
-        """The pool an edited show needs: the running one when it has everyone, else a new one (loaded here, in
-        the watcher's thread, so the switch itself is instant)."""
-        known = set(pool.models) | set(pool.refused)
-        if new_show.registry == show.registry and set(new_show.people) <= known:
-            return None
-        return ModelPool.from_registry(new_show.registry, device=options.device,
-                                       allow_unapproved=options.allow_unapproved, people=list(new_show.people))
-
-    watcher = ShowWatcher(options.show, options.registry, prepare=prepare) if options.watch else None
-    last_scene = None
-
-    def show_time() -> float:
-        return float(Fraction(frame) / rate) if options.clock == "frames" else time.perf_counter() - start
-
-    def status() -> Status:
-        playing, playing_frames = current
-        anchor = control.scene_at(state, show_time(), playing_frames.limits)
-        return Status(anchor.index, playing.scenes[anchor.index].name, show_time(), stats.summary()["fps"],
-                      stats.dropped)
-
-    warnings = [f"UNAPPROVED: {name} (--allow-unapproved)" for name in pool.unapproved]
-    show_stats = options.stats
+    live = LiveShow(options, check_show(options.show, registry=options.registry))
     try:
-        renderer = Renderer(pool, output)
-        renderer.prepare_directions()
-
-        def values() -> dict[str, list]:
-            from installation.osc_publish import current_values
-
-            return current_values(state, show_time(), current[1].limits)
-
-        with open_session(osc_settings, frames.limits, clock=show_time, status=status, values=values) as osc:
-            say(f"playing '{show.title}' at {width}x{height}, {rate} frames/s; {osc.summary()}"
-                + (f"; watching {len(watcher.files)} file(s)" if watcher is not None else ""))
-            if watcher is not None:
-                watcher.start()
-            while options.frames is None or frame < options.frames:
-                t0 = time.perf_counter()
-                t = show_time()
-                events = osc.drain(t)
-                if not options.offscreen:
-                    if output.should_close():
-                        break
-                    keys, quit_now, toggle_stats = _key_controls(output, t)
-                    if quit_now:
-                        break
-                    show_stats ^= toggle_stats
-                    for event in keys:
-                        if osc.log is not None:
-                            osc.log.write(event)
-                    events += keys
-                for event in events:
-                    state = control.apply(state, event, frames.limits)
-                if watcher is not None:
-                    settled = control.settle(state, t, frames.limits)
-                    edit = watcher.take()
-                    if edit is not None and (settled.ended or settled.scene != last_scene):
-                        watcher.clear(edit)
-                        old, (show, new_pool) = show, edit
-                        frames = ShowFrames(show, (width, height))
-                        state = carry_over(settled, t, old, show)
-                        current = (show, frames)
-                        osc.server.set_limits(frames.limits)
-                        if new_pool is not None:
-                            pool = new_pool
-                            renderer.use_pool(pool)
-                            renderer.prepare_directions()
-                            warnings = [f"UNAPPROVED: {name} (--allow-unapproved)" for name in pool.unapproved]
-                        log.info("switched to the edited %s at %.3f s: scene %d %r", options.show.name, t,
-                                 state.scene.index, show.scenes[state.scene.index].name)
-                        if show.rate != rate or (options.size is None and (show.width, show.height) != (width, height)):
-                            log.info("the edit changes the rate or size; the running show keeps %dx%d at %s "
-                                     "frames/s until it is started again", width, height, rate)
-                        settled = control.settle(state, t, frames.limits)
-                    last_scene = settled.scene
-                before = renderer.images_drawn
-                render(frames, renderer, state, t)
-                lines = warnings + (stats.lines() if show_stats else [])
-                if lines:
-                    renderer.compositor.draw_overlay(text_image(lines), 8, 8, output.size)
-                if options.save_frames is not None:
-                    from PIL import Image
-
-                    index = round(t * rate)
-                    Image.fromarray(output.read_rgb()).save(options.save_frames / f"{index:06d}.png")
-                output.finish()
-                stats.add(time.perf_counter() - t0, renderer.images_drawn - before, t)
-                frame += 1
+        with open_session(osc_settings, live.frames.limits, clock=live.show_time, status=live.status,
+                          values=live.values) as osc:
+            say(f"playing '{live.show.title}' at {live.width}x{live.height}, {live.rate} frames/s; {osc.summary()}"
+                + (f"; watching {len(live.watcher.files)} file(s)" if live.watcher is not None else ""))
+            log_path = osc.log.path if osc.log is not None else None
+            with terminate_as_interrupt():
+                try:
+                    live.play(osc)
+                except KeyboardInterrupt:  # Ctrl-C at the console, or a scheduler's stop: end as q does
+                    say("stopped (Ctrl-C or SIGTERM)")
     finally:
-        if watcher is not None:
-            watcher.stop()
-        output.release()
-    say("  ".join(stats.lines()))
-    return stats
+        live.close()
+    say("  ".join(live.stats.lines()))
+    say(closing_line(options.show, live.stats, live.show_time(), log_path))
+    return live.stats
+
+
+class LiveShow:
+    """One live run: the show playing (swapped whole when an edit takes over), its models, output and clock."""
+
+    def __init__(self, options: LiveOptions, show) -> None:
+        from installation.model_pool import ModelPool
+        from installation.outputs import OffscreenOutput, WindowOutput
+        from installation.renderer import Renderer
+        from installation.show_log import setup_logging
+        from installation.show_watch import ShowWatcher
+
+        self.options = options
+        self.log = setup_logging()
+        self.show = show
+        self.width, self.height = options.size or (show.width, show.height)
+        self.frames = ShowFrames(show, (self.width, self.height))
+        self.current = (show, self.frames)  # rebound as one, so the OSC thread's status never sees a half-switch
+        self.pool = ModelPool.from_registry(show.registry, device=options.device,
+                                            allow_unapproved=options.allow_unapproved, people=list(show.people))
+        self.rate = Fraction(show.rate)
+        self.stats = FrameStats(float(self.rate), count_dropped=options.clock == "wall")
+        if options.save_frames is not None:
+            options.save_frames.mkdir(parents=True, exist_ok=True)
+        self.output = (OffscreenOutput(self.width, self.height) if options.offscreen else
+                       WindowOutput(self.width, self.height, title=f"likeness: {show.title}", monitor=options.monitor,
+                                    fullscreen=options.fullscreen, hide_cursor=options.fullscreen))
+        self.state = control.initial_state(0.0)
+        self.start = time.perf_counter()
+        self.frame = 0
+        self.show_stats = options.stats
+        self.last_scene = None
+        self.watcher = (ShowWatcher(options.show, options.registry, prepare=self._prepare_pool)
+                        if options.watch else None)
+        try:
+            self.renderer = Renderer(self.pool, self.output)
+            self.renderer.prepare_directions()
+        except BaseException:
+            self.output.release()
+            raise
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f"UNAPPROVED: {name} (--allow-unapproved)" for name in self.pool.unapproved]
+
+    def show_time(self) -> float:
+        if self.options.clock == "frames":
+            return float(Fraction(self.frame) / self.rate)
+        return time.perf_counter() - self.start
+
+    def status(self):
+        from installation.osc_server import Status
+
+        playing, playing_frames = self.current
+        anchor = control.scene_at(self.state, self.show_time(), playing_frames.limits)
+        return Status(anchor.index, playing.scenes[anchor.index].name, self.show_time(),
+                      self.stats.summary()["fps"], self.stats.dropped)
+
+    def values(self) -> dict[str, list]:
+        from installation.osc_publish import current_values
+
+        return current_values(self.state, self.show_time(), self.current[1].limits)
+
+    def play(self, osc) -> None:
+        """Frames until q, Esc, a closed window or the frame count."""
+        if self.watcher is not None:
+            self.watcher.start()
+        while self.options.frames is None or self.frame < self.options.frames:
+            t0 = time.perf_counter()
+            t = self.show_time()
+            events = osc.drain(t)
+            if not self.options.offscreen:
+                keys, quit_now = self._keys(t)
+                if quit_now:
+                    return
+                for event in keys:
+                    if osc.log is not None:
+                        osc.log.write(event)
+                events += keys
+            for event in events:
+                self.state = control.apply(self.state, event, self.frames.limits)
+            if self.watcher is not None:
+                self._take_edit(t, osc)
+            before = self.renderer.images_drawn
+            self._draw(t)
+            self.stats.add(time.perf_counter() - t0, self.renderer.images_drawn - before, t)
+            self.frame += 1
+
+    def _keys(self, t: float) -> tuple[list[control.ControlEvent], bool]:
+        if self.output.should_close():
+            return [], True
+        keys, quit_now, toggle_stats = _key_controls(self.output, t)
+        self.show_stats ^= toggle_stats
+        return keys, quit_now
+
+    def _draw(self, t: float) -> None:
+        from installation.text_overlay import text_image
+
+        render(self.frames, self.renderer, self.state, t)
+        lines = self.warnings + (self.stats.lines() if self.show_stats else [])
+        if lines:
+            self.renderer.compositor.draw_overlay(text_image(lines), 8, 8, self.output.size)
+        if self.options.save_frames is not None:
+            from PIL import Image
+
+            index = round(t * self.rate)
+            Image.fromarray(self.output.read_rgb()).save(self.options.save_frames / f"{index:06d}.png")
+        self.output.finish()
+
+    def _prepare_pool(self, new_show):
+        """The pool an edited show needs: None when the running one has everyone, else a new one (loaded here, in
+        the watcher's thread, so the switch itself is instant)."""
+        from installation.model_pool import ModelPool
+
+        known = set(self.pool.models) | set(self.pool.refused)
+        if new_show.registry == self.show.registry and set(new_show.people) <= known:
+            return None
+        return ModelPool.from_registry(new_show.registry, device=self.options.device,
+                                       allow_unapproved=self.options.allow_unapproved, people=list(new_show.people))
+
+    def _take_edit(self, t: float, osc) -> None:
+        """Switch to an edited show that passed its check, at a scene boundary (or once the show has ended)."""
+        from installation.show_watch import carry_over
+
+        settled = control.settle(self.state, t, self.frames.limits)
+        edit = self.watcher.take()
+        if edit is not None and (settled.ended or settled.scene != self.last_scene):
+            self.watcher.clear(edit)
+            old, (self.show, new_pool) = self.show, edit
+            self.frames = ShowFrames(self.show, (self.width, self.height))
+            self.state = carry_over(settled, t, old, self.show)
+            self.current = (self.show, self.frames)
+            osc.server.set_limits(self.frames.limits)
+            if new_pool is not None:
+                self.pool = new_pool
+                self.renderer.use_pool(new_pool)
+                self.renderer.prepare_directions()
+            self.log.info("switched to the edited %s at %.3f s: scene %d %r", self.options.show.name, t,
+                          self.state.scene.index, self.show.scenes[self.state.scene.index].name)
+            same_size = self.options.size is not None or (self.show.width, self.show.height) == (self.width,
+                                                                                                   self.height)
+            if self.show.rate != self.rate or not same_size:
+                self.log.info("the edit changes the rate or size; the running show keeps %dx%d at %s frames/s "
+                              "until it is started again", self.width, self.height, self.rate)
+            settled = control.settle(self.state, t, self.frames.limits)
+        self.last_scene = settled.scene
+
+    def close(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.output.release()
+
+
+def closing_line(show_file: Path, stats: FrameStats, t: float, log_path: Path | None) -> str:
+    """Where the show ended, and the command that screens this performance again."""
+    line = f"played {stats.frames} frames to show time {t:.3f} s, {stats.dropped} dropped"
+    if log_path is not None:
+        line += f"; to film this performance: likeness export {show_file} --replay {log_path} -o film.mp4"
+    return line
 
 
 def _key_controls(output, t: float) -> tuple[list[control.ControlEvent], bool, bool]:

@@ -20,9 +20,10 @@ def full_address(text: str) -> str:
 
 
 def _refuse_address(address: str, refused: Refused) -> UsageError:
-    names = [row.full for row in ADDRESSES]
-    close = get_close_matches(address.replace("/K", ""), names, n=1)
-    hint = f"; did you mean {close[0]}?" if close else "; see shows/README.md, 'OSC address space'"
+    # compared without the shared prefix, which would make every address look close to every other
+    tails = {row.full.removeprefix(PREFIX): row.full for row in ADDRESSES}
+    close = get_close_matches(address.removeprefix(PREFIX).replace("/K", ""), list(tails), n=1)
+    hint = f"; did you mean {tails[close[0]]}?" if close else "; see shows/README.md, 'OSC address space'"
     if refused.kind == "unknown address":
         return UsageError(f"{address} is not a likeness control{hint}")
     return UsageError(str(refused))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
+from pathlib import Path
 
 from installation.show import Filmstrip, Grid, Scene, Show
 from training.errors import name_some
@@ -32,10 +34,18 @@ def layout_text(scene: Scene) -> str:
     return "single"
 
 
+def near(path: Path) -> str:
+    """A path as the person at the terminal would type it: relative when it lies below the working folder."""
+    try:
+        return Path(os.path.relpath(path)).as_posix() if Path(path).resolve().is_relative_to(Path.cwd()) else str(path)
+    except ValueError:  # another drive (Windows)
+        return str(path)
+
+
 def summary_lines(show: Show) -> list[str]:
     rate = rate_text(show.rate)
-    lines = [f"{show.path}: ok", f"  {show.title!r}, {show.width}x{show.height}, {rate}"
-             f"{', looping' if show.loop else ''}, registry {show.registry}"]
+    lines = [f"{near(show.path)}: ok", f"  {show.title!r}, {show.width}x{show.height}, {rate}"
+             f"{', looping' if show.loop else ''}, registry {near(show.registry)}"]
     t: Fraction | None = Fraction(0)
     for i, scene in enumerate(show.scenes):
         if t is None:

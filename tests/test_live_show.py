@@ -137,6 +137,38 @@ def test_a_live_performance_replays_to_the_same_frames(stage):
     assert steered and min(steered) >= round(changed[0] * 10)  # the performance changed what was drawn, from then on
 
 
+def test_a_stopped_show_ends_cleanly_and_says_how_to_film_the_performance(stage):
+    """SIGTERM (a gallery's scheduler at closing time) ends the show as q does: exit 0, the log kept whole, and the
+    closing line names the replay command for this log."""
+    import signal
+
+    from pythonosc.udp_client import SimpleUDPClient
+
+    (stage / "forever.yaml").write_text(SHOW.replace("rate: 10\n", "rate: 10\nloop: true\n"))
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    live = subprocess.Popen([sys.executable, "-m", "likeness", "show", "forever.yaml", "--offscreen", "--frames",
+                             "1000000", "--osc", f"127.0.0.1:{port}", "--performances", "stopped"], cwd=stage,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "playing" in live.stdout.readline()
+        SimpleUDPClient("127.0.0.1", port).send_message("/likeness/scene/next", [])
+        time.sleep(1.5)
+        live.send_signal(signal.SIGTERM)
+        out, err = live.communicate(timeout=60)
+    finally:
+        live.kill()
+    assert live.returncode == 0, err
+    log = next((stage / "stopped").glob("*.jsonl"))
+    assert [json.loads(line)["address"] for line in log.read_text().splitlines()[1:]] == ["/likeness/scene/next"]
+    lines = out.splitlines()
+    assert "stopped (Ctrl-C or SIGTERM)" in lines
+    assert lines[-1].startswith("played ") and f"likeness export forever.yaml --replay {log.relative_to(stage)}" in \
+        lines[-1], out
+    frames = int(lines[-1].split()[1])
+    assert 1 <= frames < 1000000
+
+
 def test_an_export_decodes_to_the_shows_frames(stage):
     result = run_cli("export", "show.yaml", "-o", "film.mp4", "-q", "--size", "192x108", cwd=stage)
     assert result.returncode == 0, result.stderr

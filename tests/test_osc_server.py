@@ -81,6 +81,8 @@ def test_likeness_osc_sends_and_status_replies(server):
     assert server.pending() == 0                       # status changes nothing
     wrong = run_cli("osc", "/likeness/sped", "1", "--to", f"{host}:{port}")
     assert wrong.returncode == 2 and "did you mean /likeness/speed?" in wrong.stderr
+    far = run_cli("osc", "volume", "1", "--to", f"{host}:{port}")  # like no control: no guess, the reference instead
+    assert far.returncode == 2 and "did you mean" not in far.stderr and "OSC address space" in far.stderr
 
 
 def test_burst_of_2000_arrives_complete(server):

@@ -489,8 +489,11 @@ def test_a_bad_key_in_defaults_is_reported_once_where_it_is_written(folder):
 def test_check_as_a_user_runs_it(folder):
     from conftest import run_cli
 
-    done = run_cli("check", str(ROOT / "shows" / "grid.yaml"), "--registry", str(folder / "registry.yaml"))
-    assert done.returncode == 0 and done.stdout.splitlines()[0] == f"{ROOT / 'shows' / 'grid.yaml'}: ok"
+    done = run_cli("check", str(ROOT / "shows" / "grid.yaml"), "--registry", str(folder / "registry.yaml"),
+                   cwd=ROOT)
+    first, second = done.stdout.splitlines()[:2]
+    assert done.returncode == 0 and first == "shows/grid.yaml: ok"  # paths below the working folder as typed
+    assert second.endswith(f"registry {folder / 'registry.yaml'}")  # elsewhere in full
     assert "  length: open (waits for GO), 4 scenes" in done.stdout
     done = run_cli("check", str(ROOT / "shows" / "grid.yaml"), "--registry", str(folder / "nowhere.yaml"))
     assert done.returncode == 2 and done.stderr.count("\n") == 1
