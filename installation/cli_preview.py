@@ -27,6 +27,7 @@ examples:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from installation.cli_window_flags import add_window_flags
     from installation.layouts import LAYOUTS
     from installation.walk_kinds import INTERPOLATIONS
 
@@ -60,8 +61,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     cc.add_force_flag(g, help="replace the contact sheet if it exists")
     g.add_argument("--soak", type=cc.non_negative_int, default=0, metavar="N",
                    help="draw N frames and report memory at the start and the end")
-    g.add_argument("--monitor", type=cc.non_negative_int, metavar="N", help="which monitor (default: the first)")
-    g.add_argument("--fullscreen", action="store_true", help="fill the monitor")
+    add_window_flags(g)
     g.add_argument("--stats", action="store_true", help="overlay fps, p50/p99 frame time, images/s, memory, "
                    "dropped frames")
     cc.add_device_flag(g)
@@ -79,6 +79,7 @@ def _seeds(text: str) -> tuple[int, ...]:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from installation.cli_window_flags import window_options
     from installation.preview import PreviewOptions, run_preview
     from training.atomic import check_output_free
     from training.errors import UsageError
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
                              offscreen=args.offscreen, frames=args.frames,
                              out=Path(args.out) if args.out else None, force=args.force, stats=args.stats,
                              soak=args.soak, allow_unapproved=args.allow_unapproved,
-                             device=str(cc.resolve_device(args.device)), monitor=args.monitor,
-                             fullscreen=args.fullscreen, people=args.person)
+                             device=str(cc.resolve_device(args.device)), people=args.person,
+                             **window_options(args))
     run_preview(options)
     return 0

@@ -28,15 +28,14 @@ examples:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     from installation.cli_osc_flags import add_osc_flags
+    from installation.cli_window_flags import add_window_flags
 
     p = cc.add_command(subparsers, "show", run, help="play a show live (window or offscreen), steered by keys and "
                        "OSC", description=DESCRIPTION, epilog=EPILOG)
     p.add_argument("show", metavar="SHOW", help="the show file (.yaml)")
     p.add_argument("--registry", metavar="REGISTRY", help="another registry than the show names")
     p.add_argument("--size", type=cc.size_wh, metavar="WxH", help="output size (default: the show's)")
-    p.add_argument("--monitor", type=cc.non_negative_int, metavar="N", help="which monitor (default: the first)")
-    p.add_argument("--fullscreen", action="store_true",
-                   help="fill the monitor (cursor hidden; a monitor of another size shows the frame scaled to fit)")
+    add_window_flags(p)
     p.add_argument("--stats", action="store_true", help="overlay fps, frame times, images/s, memory, dropped frames")
     p.add_argument("--offscreen", action="store_true", help="no window: draw through EGL (headless; needs --frames)")
     p.add_argument("--frames", type=cc.positive_int, metavar="N", help="stop after N frames")
@@ -58,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from installation.cli_osc_flags import settings_from
+    from installation.cli_window_flags import window_options
     from installation.live_show import LiveOptions, run_show
     from training.errors import UsageError
 
@@ -66,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
     run_show(LiveOptions(Path(args.show), registry=Path(args.registry) if args.registry else None,
                          offscreen=args.offscreen, frames=args.frames, clock=args.clock,
                          save_frames=Path(args.save_frames) if args.save_frames else None, size=args.size,
-                         monitor=args.monitor, fullscreen=args.fullscreen, stats=args.stats,
+                         stats=args.stats,
                          device=str(cc.resolve_device(args.device)), allow_unapproved=args.allow_unapproved,
-                         watch=args.watch),
+                         watch=args.watch, **window_options(args)),
              settings_from(args))
     return 0

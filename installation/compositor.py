@@ -157,8 +157,7 @@ class Compositor:
         if len(raw) > self.instances.size:
             self.instances.orphan(len(raw) * 2)
         self.instances.write(raw)
-        self.ctx.enable(moderngl.BLEND)
-        self.ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
+        self._blend_over()
         if self.array is None:
             self.reserve(4, 1)
         self.array.use(0)
@@ -181,8 +180,7 @@ class Compositor:
     def draw_texture(self, texture: moderngl.Texture, rect: Rect, viewport: tuple[int, int], *, alpha: float = 1.0,
                      rendered: bool = False) -> None:
         """A texture as one quad over what is drawn; `rendered`: it was drawn by us (GL rows run bottom up)."""
-        self.ctx.enable(moderngl.BLEND)
-        self.ctx.blend_func = moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA
+        self._blend_over()
         texture.use(1)
         self.overlay_program["overlay"].value = 1
         self.overlay_program["alpha"].value = float(alpha)
@@ -190,6 +188,13 @@ class Compositor:
         self.overlay_program["rect"].value = tuple(float(v) for v in rect)
         self.overlay_program["viewport"].value = (float(viewport[0]), float(viewport[1]))
         self.overlay_vao.render(moderngl.TRIANGLE_STRIP, vertices=4)
+
+    def _blend_over(self) -> None:
+        """Colour over what is drawn by its alpha; alpha itself adds up as coverage (a + (1 - a) x below), so a
+        frame drawn into the crossfade's scratch buffer stays opaque and blends by the crossfade weight alone."""
+        self.ctx.enable(moderngl.BLEND)
+        self.ctx.blend_func = (moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA, moderngl.ONE,
+                               moderngl.ONE_MINUS_SRC_ALPHA)
 
     def release(self) -> None:
         for obj in (self.vao, self.overlay_vao, self.instances, self.corners, self.program, self.overlay_program,

@@ -36,6 +36,7 @@ class LiveOptions:
     size: tuple[int, int] | None = None
     monitor: int | None = None
     fullscreen: bool = False
+    vsync: bool = True
     stats: bool = False
     device: str = "cpu"
     allow_unapproved: bool = False
@@ -91,7 +92,8 @@ class LiveShow:
             options.save_frames.mkdir(parents=True, exist_ok=True)
         self.output = (OffscreenOutput(self.width, self.height) if options.offscreen else
                        WindowOutput(self.width, self.height, title=f"likeness: {show.title}", monitor=options.monitor,
-                                    fullscreen=options.fullscreen, hide_cursor=options.fullscreen))
+                                    fullscreen=options.fullscreen, vsync=options.vsync,
+                                    hide_cursor=options.fullscreen))
         self.state = control.initial_state(0.0)
         self.start = time.perf_counter()
         self.frame = 0

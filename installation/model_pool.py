@@ -76,25 +76,30 @@ class ModelPool:
 
     def check_architectures(self) -> None:
         """Refuse models the renderer cannot draw (conditional ones; images that are not RGB)."""
-        for name, model in list(self.models.items()):
+        problems = {}
+        for name, model in self.models.items():
             G = model.G
-            problem = None
             if getattr(G, "c_dim", 0):
-                problem = f"it is class-conditional ({G.c_dim} classes); the renderer draws unconditional models"
+                problems[name] = f"it is class-conditional ({G.c_dim} classes); the renderer draws unconditional models"
             elif getattr(G, "img_channels", 3) != 3:
-                problem = f"it makes {G.img_channels}-channel images; the renderer draws RGB models"
-            if problem:
-                self.retire(name, problem)
+                problems[name] = f"it makes {G.img_channels}-channel images; the renderer draws RGB models"
+        self.retire_all(problems)
         if not self.models:
             raise DataError("no model of an architecture the renderer draws is left: " +
                             "; ".join(f"{k}: {v}" for k, v in self.refused.items()))
 
     def retire(self, person: str, why: str) -> None:
         """Stop drawing a person (said once); their windows fall back from the next frame on."""
-        if person in self.models:
+        self.retire_all({person: why})
+
+    def retire_all(self, problems: dict[str, str]) -> None:
+        """Stop drawing several people at once, so the log names the stand-in each will really get."""
+        gone = [person for person in problems if person in self.models]
+        for person in gone:
             del self.models[person]
-            self.refused[person] = why
-            log.warning("%s is no longer drawn: %s; their windows show %s", person, why,
+            self.refused[person] = problems[person]
+        for person in gone:
+            log.warning("%s is no longer drawn: %s; their windows show %s", person, problems[person],
                         self.fallback(person) or "black")
 
     def resolve(self, person: str) -> str | None:

@@ -47,6 +47,7 @@ class PreviewOptions:
     device: str = "cpu"
     monitor: int | None = None
     fullscreen: bool = False
+    vsync: bool = True
     people: list[str] | None = field(default=None)
 
     @property
@@ -207,7 +208,8 @@ def run_preview(options: PreviewOptions, say=print) -> Path | None:
         output = OffscreenOutput(width, height)
     else:
         output = WindowOutput(width, height, title=f"likeness preview: {options.registry}",
-                              monitor=options.monitor, fullscreen=options.fullscreen)
+                              monitor=options.monitor, fullscreen=options.fullscreen, vsync=options.vsync,
+                              hide_cursor=options.fullscreen)
     try:
         preview = Preview(options, pool, output)
         say(f"showing {', '.join(pool.people)} in a {options.layout} at {width}x{height}")

@@ -106,3 +106,14 @@ def test_fit_inside_keeps_the_aspect_and_centres():
         assert abs(w / h - picture[0] / picture[1]) < 2 / min(w, h)  # the aspect, within a pixel's rounding
         assert w == screen[0] or h == screen[1]  # as large as fits
         assert abs(x - (screen[0] - x - w)) <= 1 and abs(y - (screen[1] - y - h)) <= 1  # centred
+
+
+@pytest.mark.parametrize("command", [["show", "s.yaml"], ["preview", "registry.yaml"]])
+def test_show_and_preview_share_the_window_flags(command):
+    from installation.cli_window_flags import window_options
+    from likeness.cli import build_parser
+
+    parser = build_parser()
+    assert window_options(parser.parse_args(command)) == {"monitor": None, "fullscreen": False, "vsync": True}
+    chosen = parser.parse_args([*command, "--monitor", "1", "--fullscreen", "--no-vsync"])
+    assert window_options(chosen) == {"monitor": 1, "fullscreen": True, "vsync": False}

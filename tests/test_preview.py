@@ -51,7 +51,7 @@ def test_a_snapshot_edited_in_place_with_its_size_and_time_kept_is_refused(tmp_p
     assert pool.people == ["ana"] and "sha256 differs" in pool.refused["bo"]
 
 
-def test_models_of_an_architecture_the_renderer_cannot_draw_are_refused(tmp_path):
+def test_models_of_an_architecture_the_renderer_cannot_draw_are_refused(tmp_path, caplog):
     from evaluation.registry import read_registry, render_registry
     from tests.render_models import TINY, save_generator
     from training.hashing import file_sha256
@@ -64,9 +64,13 @@ def test_models_of_an_architecture_the_renderer_cannot_draw_are_refused(tmp_path
         save_generator(G, tmp_path / f"{name}.pt")
         persons[name]["sha256"] = file_sha256(tmp_path / f"{name}.pt")  # approved as they are
     registry.write_bytes(render_registry(persons))
-    pool = ModelPool.from_registry(registry)
+    with caplog.at_level("WARNING"):
+        pool = ModelPool.from_registry(registry)
     assert pool.people == ["ana"]
     assert "class-conditional (4 classes)" in pool.refused["bo"] and "1-channel images" in pool.refused["cy"]
+    said = [r.getMessage() for r in caplog.records if "no longer drawn" in r.getMessage()]
+    # bo's windows go to the one left, not to cy, who is refused in the same breath
+    assert len(said) == 2 and all(line.endswith("their windows show ana") for line in said), said
     persons["ana"]["status"] = "excluded"
     registry.write_bytes(render_registry(persons))
     with pytest.raises(DataError, match="no model of an architecture the renderer draws is left: .*bo: it is class"):

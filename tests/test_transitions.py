@@ -74,3 +74,21 @@ def test_a_fade_goes_through_black(tmp_path):
         got = out.read_rgb().astype(np.float64)
         assert np.abs(got - level * whole).max() <= 1.5, t  # background and all: the fade multiplies everything
     out.release()
+
+
+def test_a_half_transparent_quad_leaves_the_frame_opaque():
+    """Alpha adds up as coverage: a frame drawn into the crossfade's scratch buffer must stay opaque, or the frame
+    below a crossfade would count for less than its weight wherever something translucent was drawn."""
+    from installation.compositor import Compositor, Quad
+
+    output = OffscreenOutput(8, 8)
+    compositor = Compositor(output.ctx)
+    target = output.ctx.framebuffer(color_attachments=[output.ctx.texture((8, 8), 4)])
+    target.use()
+    target.clear(0.0, 0.0, 1.0, 1.0)
+    compositor.draw([Quad((0, 0, 8, 8), colour=(1.0, 0.0, 0.0, 0.25))], (8, 8), (0.0, 0.0, 1.0), 1.0)
+    rgba = np.frombuffer(target.read(components=4), dtype=np.uint8).reshape(8, 8, 4)
+    expected = np.round(np.array([0.25, 0.0, 0.75, 1.0]) * 255)
+    assert np.abs(rgba.reshape(-1, 4).astype(float) - expected).max() <= 1, rgba[0, 0]
+    compositor.release()
+    output.release()
