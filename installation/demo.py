@@ -252,7 +252,8 @@ def summary_lines(result: DemoResult, total: float) -> list[str]:
     lines += ["", "next:"]
     lines += _columns([(f"likeness show {result.show}", "play it live in a window (OSC on)"),
                        (f"likeness preview {result.registry}", "every approved sitter at once"),
-                       (f"likeness export {result.show} -o film-1080p.mp4 --size 1920x1080", "the film at another size"),
+                       (f"likeness export {result.show} -o film-1080p.mp4 --size 1920x1080",
+                        "the film at another size"),
                        ("likeness demo --force", "make everything again")])
     return lines
 

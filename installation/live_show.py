@@ -2,11 +2,11 @@
 
 Each frame: take the controls that arrived (OSC, keys), fold them into the control state at the frame's show time,
 draw `render(state, t)` and present it. Show time follows the wall clock, so a slow frame is dropped, never turned
-into slow motion (`--clock frames` steps exactly one frame per drawn frame instead: for tests and for offscreen
-runs that must line up with an export). Bad controls are logged and ignored; nothing stops the show but q, Esc,
-closing the window, the offscreen frame count, Ctrl-C or SIGTERM (each an orderly end: the log is whole). With `watch`, an edit of the show file or its includes that
-passes the check takes over at the next scene boundary (installation/show_watch.py); one that fails is logged with
-its FILE:LINE:COLUMN problems and the show plays on.
+into slow motion (`--clock frames` steps exactly one frame per drawn frame instead: for tests and for offscreen runs
+that must line up with an export). Bad controls are logged and ignored; nothing stops the show but q, Esc, closing
+the window, the offscreen frame count, Ctrl-C or SIGTERM (each an orderly end: the log is whole). With `watch`, an
+edit of the show file or its includes that passes the check takes over at the next scene boundary
+(installation/show_watch.py); one that fails is logged with its FILE:LINE:COLUMN problems and the show plays on.
 """
 
 from __future__ import annotations
@@ -80,10 +80,9 @@ class LiveShow:
 
         self.options = options
         self.log = setup_logging()
-        self.show = show
         self.width, self.height = options.size or (show.width, show.height)
-        self.frames = ShowFrames(show, (self.width, self.height))
-        self.current = (show, self.frames)  # rebound as one, so the OSC thread's status never sees a half-switch
+        # the show playing and its frames, rebound as one, so the OSC thread's status never sees a half-switch
+        self.current = (show, ShowFrames(show, (self.width, self.height)))
         self.pool = ModelPool.from_registry(show.registry, device=options.device,
                                             allow_unapproved=options.allow_unapproved, people=list(show.people))
         self.rate = Fraction(show.rate)
@@ -109,6 +108,14 @@ class LiveShow:
             raise
 
     @property
+    def show(self):
+        return self.current[0]
+
+    @property
+    def frames(self) -> ShowFrames:
+        return self.current[1]
+
+    @property
     def warnings(self) -> list[str]:
         return [f"UNAPPROVED: {name} (--allow-unapproved)" for name in self.pool.unapproved]
 
@@ -120,15 +127,15 @@ class LiveShow:
     def status(self):
         from installation.osc_server import Status
 
-        playing, playing_frames = self.current
-        anchor = control.scene_at(self.state, self.show_time(), playing_frames.limits)
+        playing, frames = self.current
+        anchor = control.scene_at(self.state, self.show_time(), frames.limits)
         return Status(anchor.index, playing.scenes[anchor.index].name, self.show_time(),
                       self.stats.summary()["fps"], self.stats.dropped)
 
     def values(self) -> dict[str, list]:
         from installation.osc_publish import current_values
 
-        return current_values(self.state, self.show_time(), self.current[1].limits)
+        return current_values(self.state, self.show_time(), self.frames.limits)
 
     def play(self, osc) -> None:
         """Frames until q, Esc, a closed window or the frame count."""
@@ -195,10 +202,10 @@ class LiveShow:
         edit = self.watcher.take()
         if edit is not None and (settled.ended or settled.scene != self.last_scene):
             self.watcher.clear(edit)
-            old, (self.show, new_pool) = self.show, edit
-            self.frames = ShowFrames(self.show, (self.width, self.height))
-            self.state = carry_over(settled, t, old, self.show)
-            self.current = (self.show, self.frames)
+            new_show, new_pool = edit
+            frames = ShowFrames(new_show, (self.width, self.height))
+            self.state = carry_over(settled, t, self.show, new_show)
+            self.current = (new_show, frames)
             osc.server.set_limits(self.frames.limits)
             if new_pool is not None:
                 self.pool = new_pool
