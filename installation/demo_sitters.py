@@ -31,9 +31,9 @@ class Sitter:
 
 
 CAST = (
-    Sitter("Ada", seed=2, fit="crop", width=640, height=360, pretrain_kimg=0.064, finetune_kimg=0.192,
+    Sitter("Ada", seed=2, fit="crop", width=640, height=360, pretrain_kimg=0.128, finetune_kimg=0.512,
            from_bundled_model=True),
-    Sitter("Bruno", seed=14, fit="crop", width=640, height=360, pretrain_kimg=0.064, finetune_kimg=0.192,
+    Sitter("Bruno", seed=14, fit="crop", width=640, height=360, pretrain_kimg=0.128, finetune_kimg=0.512,
            from_bundled_model=True),
     Sitter("Chiara", seed=17, fit="letterbox", width=480, height=360, pretrain_kimg=0.032, finetune_kimg=0,
            from_bundled_model=False),

@@ -69,7 +69,7 @@ def test_demo_runs_the_whole_path_to_a_film_then_keeps_it(tmp_path):
     (out / "show.yaml").write_text(DEMO_SHOW.read_text().replace("duration: 8", "duration: 3"))
     lines: list[str] = []
     settings = DemoSettings(out, duration=3, device="cpu", progress=False,
-                            budget=Budget(kimg_scale=0.5, num_fakes=32, workers=0))
+                            budget=Budget(kimg_scale=1.0, num_fakes=32, workers=0))
     result = run_demo(settings, say=lines.append)
     text = "\n".join(lines)
     for command in ("$ likeness prepare", "$ likeness train", "--init", "$ likeness evaluate", "$ likeness gate",
@@ -108,7 +108,7 @@ def test_demo_runs_the_whole_path_to_a_film_then_keeps_it(tmp_path):
     runs = sorted(p.name for p in (out / "runs").glob("*/*"))
     again: list[str] = []
     run_demo(DemoSettings(out, duration=3, device="cpu", progress=False,
-                          budget=Budget(kimg_scale=0.5, num_fakes=32, workers=0)), say=again.append)
+                          budget=Budget(kimg_scale=1.0, num_fakes=32, workers=0)), say=again.append)
     assert not any(line.startswith("$ likeness train") or line.startswith("$ likeness export") for line in again)
     assert sorted(p.name for p in (out / "runs").glob("*/*")) == runs
     assert result.film.stat().st_mtime_ns == stamps[result.film]
