@@ -12,7 +12,8 @@ the previous/next scene, g is GO (leaves a hold scene), s toggles the stats over
 quits (so do Ctrl-C and SIGTERM; the last line printed is the command that films the performance). OSC controls
 arrive on 127.0.0.1:9000 by default (the address space: shows/README.md); every control applied, from keys or OSC,
 is logged with its show time in performances/<UTC time>.jsonl, so `likeness export SHOW --replay LOG` renders the
-same performance again, at any size. Show time follows the clock: a slow frame is dropped, never slowed down.
+same performance again, at any size. Frames are drawn at the show's rate, as the clock reaches them, and are the
+export's frames: a slow frame is dropped, never slowed down, and an early one waits (no spinning without vsync).
 --watch takes over edits of the show file at the next scene boundary.
 """
 
@@ -36,11 +37,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--registry", metavar="REGISTRY", help="another registry than the show names")
     p.add_argument("--size", type=cc.size_wh, metavar="WxH", help="output size (default: the show's)")
     add_window_flags(p)
-    p.add_argument("--stats", action="store_true", help="overlay fps, frame times, images/s, memory, dropped frames")
+    p.add_argument("--stats", action="store_true", help="overlay fps, frame times, busy share, images/s, memory, dropped frames")
     p.add_argument("--offscreen", action="store_true", help="no window: draw through EGL (headless; needs --frames)")
     p.add_argument("--frames", type=cc.positive_int, metavar="N", help="stop after N frames")
     p.add_argument("--clock", choices=("wall", "frames"), default="wall",
-                   help="wall: show time follows the clock (default); frames: exactly one frame per frame drawn")
+                   help="wall: frames at the show's rate as the clock reaches them, late ones dropped (default); "
+                   "frames: exactly one frame per frame drawn, none dropped")
     p.add_argument("--save-frames", metavar="DIR", help="also write each frame as DIR/NNNNNN.png (NNNNNN: its frame "
                    "number at the show's rate), to compare with an export")
     p.add_argument("--watch", action="store_true", help="re-check the show file and its includes when they change: "

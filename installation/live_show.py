@@ -1,11 +1,12 @@
 """`likeness show show.yaml`: the show played live, steered by keys and OSC, every control logged for replay.
 
 Each frame: take the controls that arrived (OSC, keys), fold them into the control state at the frame's show time,
-draw `render(state, t)` and present it. Show time follows the wall clock, so a slow frame is dropped, never turned
-into slow motion (`--clock frames` steps exactly one frame per drawn frame instead: for tests and for offscreen runs
-that must line up with an export). Bad controls are logged and ignored; nothing stops the show but q, Esc, closing
-the window, the offscreen frame count, Ctrl-C or SIGTERM (each an orderly end: the log is whole). With `watch`, an
-edit of the show file or its includes that passes the check takes over at the next scene boundary
+draw `render(state, t)` and present it. The frames are the export's (frame k at show time k / rate), handed out as
+the wall clock reaches them (installation/frame_pacer.py): an early frame waits, a slow one is dropped, never turned
+into slow motion (`--clock frames` steps exactly one frame per drawn frame instead, never dropping one: for tests
+and for offscreen runs that must hold every frame). Bad controls are logged and ignored; nothing stops the show but
+q, Esc, closing the window, the offscreen frame count, Ctrl-C or SIGTERM (each an orderly end: the log is whole).
+With `watch`, an edit of the show file or its includes that passes the check takes over at the next scene boundary
 (installation/show_watch.py); one that fails is logged with its FILE:LINE:COLUMN problems and the show plays on.
 """
 
@@ -17,6 +18,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from installation import control
+from installation.frame_pacer import FramePacer
 from installation.frame_stats import FrameStats
 from installation.show_frame import ShowFrames, render
 from training.atomic import terminate_as_interrupt
@@ -94,8 +96,9 @@ class LiveShow:
                                     fullscreen=options.fullscreen, vsync=options.vsync,
                                     hide_cursor=options.fullscreen))
         self.state = control.initial_state(0.0)
-        self.start = time.perf_counter()
-        self.frame = 0
+        self.pacer = FramePacer(self.rate)
+        self.frame = 0  # frames drawn
+        self.slot = 0  # the frame of the show's rate being drawn (frame k of an export)
         self.show_stats = options.stats
         self.last_scene = None
         self.watcher = (ShowWatcher(options.show, options.registry, prepare=self._prepare_pool)
@@ -106,6 +109,7 @@ class LiveShow:
         except BaseException:
             self.output.release()
             raise
+        self.pacer.restart()  # the show starts now, not before the models loaded: no frame is late at the start
 
     @property
     def show(self):
@@ -121,8 +125,14 @@ class LiveShow:
 
     def show_time(self) -> float:
         if self.options.clock == "frames":
-            return float(Fraction(self.frame) / self.rate)
-        return time.perf_counter() - self.start
+            return self.pacer.time_of(self.frame)
+        return self.pacer.elapsed()
+
+    def _next_time(self) -> float:
+        """Show time of the next frame: one per frame drawn (`--clock frames`), else the next one the wall clock
+        reaches at the show's rate."""
+        self.slot = self.frame if self.options.clock == "frames" else self.pacer.next_frame()
+        return self.pacer.time_of(self.slot)
 
     def status(self):
         from installation.osc_server import Status
@@ -142,8 +152,8 @@ class LiveShow:
         if self.watcher is not None:
             self.watcher.start()
         while self.options.frames is None or self.frame < self.options.frames:
+            t = self._next_time()
             t0 = time.perf_counter()
-            t = self.show_time()
             events = osc.drain(t)
             if not self.options.offscreen:
                 keys, quit_now = self._keys(t)
@@ -179,8 +189,7 @@ class LiveShow:
         if self.options.save_frames is not None:
             from PIL import Image
 
-            index = round(t * self.rate)
-            Image.fromarray(self.output.read_rgb()).save(self.options.save_frames / f"{index:06d}.png")
+            Image.fromarray(self.output.read_rgb()).save(self.options.save_frames / f"{self.slot:06d}.png")
         self.output.finish()
 
     def _prepare_pool(self, new_show):

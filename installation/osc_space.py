@@ -129,7 +129,7 @@ ADDRESSES: tuple[Address, ...] = (
             "Move along latent direction K (0 .. directions-1, SeFa order: 0 is the strongest), added to "
             "the scene's own walk directions.", glide=True),
     Address("status", (), "Reply to the sender with /likeness/status: scene index, scene name, show time (s), "
-            "frames per second, dropped frames.", replies=True),
+            "frames presented per second (over the last 240), dropped frames.", replies=True),
 )
 
 BY_PATH: dict[str, Address] = {a.path: a for a in ADDRESSES}

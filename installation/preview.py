@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -162,34 +163,38 @@ def soak(preview: Preview, frames: int, say=print) -> dict[str, float]:
 
 
 def run_window(preview: Preview, say=print) -> FrameStats:
-    """The live loop: draw for the wall clock's time, present, count what was late."""
+    """The live loop: frames at the preview's rate as the wall clock reaches them (late ones dropped), counted."""
     import glfw
+
+    from installation.frame_pacer import FramePacer
 
     output = preview.output
     stats = FrameStats(preview.options.rate)
     show_stats = preview.options.stats
-    clock0 = time.perf_counter()
-    paused_at: float | None = None
-    last_print = clock0
+    pacer = FramePacer(Fraction(preview.options.rate))
+    paused_at: float | None = None  # the wall time the walks stopped at
+    paused_for = 0.0  # wall time spent paused, which the walks do not see
+    last_print = time.perf_counter()
     while not output.should_close():
+        wall = pacer.time_of(pacer.next_frame())
         t0 = time.perf_counter()
         for key in output.keys:
             if key in (glfw.KEY_Q, glfw.KEY_ESCAPE):
                 return stats
             if key == glfw.KEY_SPACE:
                 if paused_at is None:
-                    paused_at = t0
+                    paused_at = wall
                 else:
-                    clock0 += t0 - paused_at
+                    paused_for += wall - paused_at
                     paused_at = None
             if key == glfw.KEY_S:
                 show_stats = not show_stats
         output.keys.clear()
-        t = (paused_at if paused_at is not None else t0) - clock0
+        t = (paused_at if paused_at is not None else wall) - paused_for
         before = preview.renderer.images_drawn
         preview.draw(t, stats.lines() if show_stats else None)
         output.finish()
-        stats.add(time.perf_counter() - t0, preview.renderer.images_drawn - before, t)
+        stats.add(time.perf_counter() - t0, preview.renderer.images_drawn - before, wall)
         if show_stats and t0 - last_print > 5:
             say("  ".join(stats.lines()))
             last_print = t0

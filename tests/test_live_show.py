@@ -169,6 +169,26 @@ def test_a_stopped_show_ends_cleanly_and_says_how_to_film_the_performance(stage)
     assert 1 <= frames < 1000000
 
 
+def test_the_wall_clock_show_draws_the_exports_frames_and_keeps_to_the_shows_rate(stage):
+    """Offscreen, nothing paces the loop but the show's rate (as with a window whose vsync does nothing): it neither
+    runs ahead of the clock nor draws a frame twice, and each frame it draws is that frame of the export, bit for
+    bit."""
+    run = run_cli("show", "show.yaml", "--offscreen", "--frames", "8", "--save-frames", "paced", "--osc",
+                  f"127.0.0.1:{free_port()}", "--performances", "paced-log", cwd=stage)
+    assert run.returncode == 0, run.stderr
+    shown = frames_of(stage / "paced")
+    assert len(shown) == 8  # eight frames drawn: eight different frames of the show
+    words = run.stdout.splitlines()[-1].split()  # played 8 frames to show time T s, D dropped; ...
+    show_time, dropped = float(words[words.index("time") + 1]), int(words[words.index("dropped;") - 1])
+    assert max(shown) == 7 + dropped and max(shown) <= show_time * 10 + 0.5  # none drawn before its time came
+    end = str(max(shown) / 10 + 0.05)
+    exported = run_cli("export", "show.yaml", "-o", "paced-export", "--codec", "png", "--to", end, "-q", cwd=stage)
+    assert exported.returncode == 0, exported.stderr
+    film = frames_of(stage / "paced-export")
+    for k, frame in shown.items():
+        assert np.array_equal(frame, film[k]), f"frame {k} differs"
+
+
 def test_an_export_decodes_to_the_shows_frames(stage):
     result = run_cli("export", "show.yaml", "-o", "film.mp4", "-q", "--size", "192x108", cwd=stage)
     assert result.returncode == 0, result.stderr
