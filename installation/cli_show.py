@@ -37,7 +37,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--registry", metavar="REGISTRY", help="another registry than the show names")
     p.add_argument("--size", type=cc.size_wh, metavar="WxH", help="output size (default: the show's)")
     add_window_flags(p)
-    p.add_argument("--stats", action="store_true", help="overlay fps, frame times, busy share, images/s, memory, dropped frames")
+    p.add_argument("--stats", action="store_true", help="overlay fps, frame times, busy share, images/s, memory, "
+                   "dropped frames")
     p.add_argument("--offscreen", action="store_true", help="no window: draw through EGL (headless; needs --frames)")
     p.add_argument("--frames", type=cc.positive_int, metavar="N", help="stop after N frames")
     p.add_argument("--clock", choices=("wall", "frames"), default="wall",

@@ -24,9 +24,9 @@ BUNDLED_MODEL = ASSETS / "demo-model.pt"
 DEMO_SHOW = ASSETS / "show.yaml"
 RATES = (1, 10)
 # A quick FID (64 fakes against ~120 frames of 32 px faces) carries a large small-sample bias, so the demo's rule
-# sits far above a real project's (near 30 with 50,000 fakes). Measured with the bundled model (CPU
-# budget, 2026-12-04): fine-tuned Ada 293, Bruno 217; Chiara, 32 images from scratch, 379. 340 lies between them
-# with about 40 to spare on either side.
+# sits far above a real project's (near 30 with 50,000 fakes). Measured with the bundled model (CPU budget,
+# 2026-12-04): fine-tuned Ada 293, Bruno 217; Chiara, 32 images from scratch, 379. 340 lies between them with
+# about 40 to spare on either side.
 QUICK_FID_MAX = 340
 GATE_RULES = f"""\
 # Written by `likeness demo`. The demo's FIDs are quick estimates (few fakes, tiny frames), far above what a real
@@ -150,8 +150,8 @@ class Demo:
 
 
 # Fine-tuning settings: the preset's learning rate with more R1 than the 32 px rule gives, chosen by eye on the
-# fakes grids (docs/demo.md, "Fine-tuning settings"). A tenth of that rate moved G so little in a few hundred
-# images that every fine-tuned sitter still looked like the bundled model's population.
+# film and the fakes grids (docs/demo.md, "Fine-tuning settings"). A tenth of that rate moved G so little in a few
+# hundred images that every fine-tuned sitter still looked like the bundled model's population.
 FINETUNE = ("--glr", "0.0025", "--dlr", "0.0025", "--gamma", "0.5")
 
 

@@ -22,13 +22,12 @@ class FramePacer:
         self.rate = Fraction(rate)
         self.clock = clock
         self.sleep = sleep
-        self.start = clock()
-        self.last: int | None = None  # the frame number handed out before
+        self.restart()
 
     def restart(self) -> None:
         """Frame 0 is now: the time spent loading models before the first frame drops nothing."""
         self.start = self.clock()
-        self.last = None
+        self.last: int | None = None  # the frame number handed out before
 
     def elapsed(self) -> float:
         return self.clock() - self.start
